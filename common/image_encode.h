@@ -1,0 +1,20 @@
+// Encoding results for the wire and for files: PNG images and NumPy .npy arrays.
+#ifndef EXPLAINER_COMMON_IMAGE_ENCODE_H_
+#define EXPLAINER_COMMON_IMAGE_ENCODE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "opencv2/core.hpp"
+
+namespace explainer::common {
+
+// PNG bytes of a CV_8UC1 (gray) or CV_8UC3 (RGB, not BGR) image.
+absl::StatusOr<std::string> EncodePng(const cv::Mat& image);
+
+// NumPy .npy (format 1.0, little-endian '<f4', C order) of a CV_32FC1 matrix.
+absl::StatusOr<std::string> EncodeNpyFloat32(const cv::Mat& values);
+
+}  // namespace explainer::common
+
+#endif  // EXPLAINER_COMMON_IMAGE_ENCODE_H_
