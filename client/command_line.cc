@@ -1,0 +1,121 @@
+// Flag spelling, help detection and usage text; see command_line.h.
+#include "client/command_line.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace explainer::client {
+namespace {
+
+constexpr absl::string_view kHeader =
+    "explainer: client of the Explainer service (bone-tumour radiograph classifier\n"
+    "with Grad-CAM). Talks to a running explainer-server over gRPC.\n"
+    "\n"
+    "Usage:\n"
+    "  explainer infer --server ADDR (--image FILE | --input-dir DIR) --out DIR [flags]\n"
+    "  explainer info  --server ADDR [flags]\n"
+    "  explainer help  [COMMAND]\n"
+    "Flags are written --name=value or --name value; --input-dir and --input_dir are\n"
+    "the same flag.\n";
+
+constexpr absl::string_view kInferUsage =
+    "\n"
+    "explainer infer: prediction, Grad-CAM overlay and annotation IoU for one image or\n"
+    "every image of a folder, over one stream.\n"
+    "  --image FILE            one image, or\n"
+    "  --input-dir DIR         a folder, walked recursively for .jpg .jpeg .png .bmp\n"
+    "                          .tif .tiff .webp (any case), in sorted order\n"
+    "  --annotations-dir DIR   LabelMe files <stem>.json (in the image's sub-folder or\n"
+    "                          flat); paired images get an annotation report\n"
+    "  --out DIR               output folder, created; sub-folders of --input-dir are\n"
+    "                          mirrored\n"
+    "  --method NAME           CAM method (default grad-cam)\n"
+    "  --target-class N|NAME   explain this class (index or name) instead of the\n"
+    "                          predicted one\n"
+    "  --thresholds LIST       heatmap thresholds of the IoU (default 0.3,0.5,0.7)\n"
+    "  --heatmap               also write <stem>_heatmap.png (8-bit, model resolution)\n"
+    "  --save-cam              also write <stem>_cam.npy (float32, model resolution)\n"
+    "  --image-weight W        weight of the image in the overlay, 0..1 (default 0.5)\n"
+    "  --window N              requests in flight on the stream (default 16)\n"
+    "  Writes <stem>_overlay.png (original resolution) per image, results.jsonl (one\n"
+    "  JSON line per image, errors included) and prints a summary. A progress bar\n"
+    "  goes to stderr when it is a terminal.\n";
+
+constexpr absl::string_view kInfoUsage =
+    "\n"
+    "explainer info: the server's model (name, version, classes, input size,\n"
+    "mean/std, device, Grad-CAM layer, methods, limits).\n";
+
+constexpr absl::string_view kConnectionUsage =
+    "\n"
+    "Connection flags (every command):\n"
+    "  --server ADDR           server address host:port (default 127.0.0.1:50051)\n"
+    "  --connect-timeout D     how long to wait for the server (default 10s)\n"
+    "  --deadline D            info: the call's deadline; infer: each image must be\n"
+    "                          answered within D of being sent (default 60s)\n"
+    "  --max-message-mb N      largest message sent or received, MB (default 64;\n"
+    "                          keep it equal to the server's)\n"
+    "\n"
+    "Exit status: 0 done (infer: at least one image succeeded); 1 every image failed\n"
+    "or nothing to do; 2 bad command line; 3 server unreachable, too slow, or the\n"
+    "call failed (answers received before are kept).\n";
+
+bool IsHelpFlag(const std::string& arg) {
+  return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort";
+}
+
+}  // namespace
+
+std::vector<std::string> NormalizeFlagSpelling(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  bool flags_ended = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (i == 0 || flags_ended || arg.size() < 2 || arg[0] != '-') {
+      out.push_back(std::move(arg));
+      continue;
+    }
+    if (arg == "--") {
+      flags_ended = true;
+      out.push_back(std::move(arg));
+      continue;
+    }
+    const size_t name_start = arg[1] == '-' ? 2 : 1;
+    const size_t name_end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + name_start, arg.begin() + name_end, '-', '_');
+    out.push_back(std::move(arg));
+  }
+  return out;
+}
+
+bool RemoveHelpFlags(std::vector<std::string>& args) {
+  bool found = false;
+  std::vector<std::string> kept;
+  bool flags_ended = false;
+  for (std::string& arg : args) {
+    if (arg == "--") flags_ended = true;
+    if (!flags_ended && IsHelpFlag(arg)) {
+      found = true;
+      continue;
+    }
+    kept.push_back(std::move(arg));
+  }
+  args = std::move(kept);
+  return found;
+}
+
+const std::vector<std::string>& CommandNames() {
+  static const auto* names = new std::vector<std::string>{"infer", "info", "help"};
+  return *names;
+}
+
+std::string UsageText(absl::string_view command) {
+  if (command == "infer") return absl::StrCat(kHeader, kInferUsage, kConnectionUsage);
+  if (command == "info") return absl::StrCat(kHeader, kInfoUsage, kConnectionUsage);
+  return absl::StrCat(kHeader, kInferUsage, kInfoUsage, kConnectionUsage);
+}
+
+}  // namespace explainer::client

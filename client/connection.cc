@@ -1,0 +1,71 @@
+// Channel set-up and call error wording; see connection.h.
+#include "client/connection.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/streaming_explainer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace explainer::client {
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options) {
+  grpc::ChannelArguments args;
+  // Overlays of large radiographs are megabytes: the default 4 MB receive limit is
+  // too small. Must match the server's --max_message_mb.
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      options.server, grpc::InsecureChannelCredentials(), args);
+  const absl::Time deadline = absl::Now() + options.connect_timeout;
+  if (!channel->WaitForConnected(absl::ToChronoTime(deadline))) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach the explainer server at ", options.server, " (no connection within ",
+        absl::FormatDuration(options.connect_timeout),
+        "). Is explainer-server running there? Start it with: explainer-server "
+        "--address=",
+        options.server, " (or point --server at a running one)"));
+  }
+  return channel;
+}
+
+absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
+    explainer::v1::Explainer::StubInterface& stub, const ConnectionOptions& options) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+  explainer::v1::ModelInfo info;
+  const grpc::Status status =
+      stub.GetModelInfo(&context, explainer::v1::GetModelInfoRequest(), &info);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return info;
+}
+
+std::string DescribeCallError(const absl::Status& status,
+                              const ConnectionOptions& options) {
+  const std::string server_says =
+      status.message().empty() ? "" : absl::StrCat(" (", status.message(), ")");
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      return absl::StrCat("the explainer server at ", options.server,
+                          " is unavailable: it is down, restarting or unreachable",
+                          server_says, ". Is explainer-server running there?");
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::StrCat("the explainer server at ", options.server,
+                          " is too slow: ", status.message(),
+                          " (--deadline=", absl::FormatDuration(options.deadline),
+                          "); it may be overloaded, or raise --deadline");
+    case absl::StatusCode::kResourceExhausted:
+      return absl::StrCat("the explainer server at ", options.server,
+                          " refused: RESOURCE_EXHAUSTED", server_says,
+                          "; for message size limits see the client's --max-message-mb and the server's --max_message_mb");
+    default:
+      return absl::StrCat("the explainer server at ", options.server, " refused: ",
+                          absl::StatusCodeToString(status.code()), server_says);
+  }
+}
+
+}  // namespace explainer::client

@@ -1,0 +1,84 @@
+// Validation of the `explainer gallery` flags; see gallery_options.h.
+#include "client/gallery/gallery_options.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace explainer::client::gallery {
+namespace {
+
+constexpr int kMaxWindow = 1024;
+
+std::string Trim(const std::string& text) {
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
+absl::Status Missing(const char* flag, const char* what) {
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": missing; give ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& values) {
+  GalleryOptions options;
+  ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
+  options.input_dir = Trim(values.input_dir);
+  options.labels = Trim(values.labels);
+  options.annotations_dir = Trim(values.annotations_dir);
+  options.out_dir = Trim(values.out);
+  if (options.input_dir.empty()) return Missing("--input-dir", "the folder of images");
+  if (options.labels.empty()) {
+    return Missing("--labels",
+                   "BTXRD's dataset.csv, an image,label CSV or a folder per class");
+  }
+  if (options.out_dir.empty()) return Missing("--out", "the output folder");
+  if (values.k < 1 || values.k > kMaxK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--k: must be in [1, ", kMaxK, "], got ", values.k));
+  }
+  options.k = values.k;
+  ASSIGN_OR_RETURN(options.thresholds, ParseThresholds(values.thresholds));
+  ASSIGN_OR_RETURN(options.method, ParseCamMethod(values.method));
+  if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--image-weight: must be in [0, 1], got ", values.image_weight));
+  }
+  options.image_weight = static_cast<float>(values.image_weight);
+  if (values.window < 1 || values.window > kMaxWindow) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--window: must be in [1, ", kMaxWindow, "], got ", values.window));
+  }
+  options.window = values.window;
+  return options;
+}
+
+const char* GalleryUsageText() {
+  return "\n"
+         "explainer gallery: curated TP / FP / FN overlays per class, classification\n"
+         "metrics, an annotation comparison and IoU report, and an HTML page.\n"
+         "  --input-dir DIR         folder of images, walked recursively\n"
+         "  --labels FILE|DIR       ground truth, matched to images by file stem:\n"
+         "                          BTXRD's dataset.csv (Malignant where malignant=1,\n"
+         "                          else Benign where benign=1, else Normal); a CSV\n"
+         "                          image,label (header optional); or a folder with\n"
+         "                          one sub-folder per class (DIR/Benign/x.jpeg)\n"
+         "  --annotations-dir DIR   LabelMe <stem>.json of the tumour images\n"
+         "  --out DIR               output folder, created\n"
+         "  --k N                   images per gallery row (default 3, at most 20)\n"
+         "  --thresholds LIST       heatmap thresholds of the IoU (default 0.3,0.5,0.7)\n"
+         "  --method NAME           CAM method (default grad-cam)\n"
+         "  --image-weight W        weight of the image in the overlays (default 0.5)\n"
+         "  --window N              requests in flight on the stream (default 16)\n"
+         "  Pass 1 predicts every labelled image (no heatmaps); pass 2 explains only the\n"
+         "  images the galleries show and the annotated tumour images. Writes\n"
+         "  gallery_<Class>.png, annotation_comparison.png, metrics.json,\n"
+         "  annotation_report.json, gallery.json and index.html; prints a summary.\n"
+         "  Images without a label and labels without an image are listed, not fatal;\n"
+         "  a label the model does not know is an error (exit 2).\n";
+}
+
+}  // namespace explainer::client::gallery

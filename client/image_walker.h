@@ -1,0 +1,44 @@
+// Finding the images of an `infer` run and pairing them with LabelMe annotations.
+#ifndef EXPLAINER_CLIENT_IMAGE_WALKER_H_
+#define EXPLAINER_CLIENT_IMAGE_WALKER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace explainer::client {
+
+struct ImageItem {
+  std::string path;             // the file to read
+  std::string relative_path;    // "sub/IMG1.jpeg": relative to the input folder, '/'
+  std::string annotation_path;  // the paired <stem>.json; empty when none
+  // Where this image's outputs go, relative to --out and without the suffix:
+  // "sub/IMG1" -> sub/IMG1_overlay.png. Unique within one run.
+  std::string output_stem;
+};
+
+struct WalkOptions {
+  std::string image;            // one file, or
+  std::string input_dir;        // a folder walked recursively
+  std::string annotations_dir;  // optional
+  // Skipped while walking, so that a second run over a folder that holds its own
+  // --out does not pick up the overlays of the first.
+  std::string exclude_dir;
+};
+
+// True for .jpg .jpeg .png .bmp .tif .tiff .webp in any case.
+bool HasImageExtension(absl::string_view path);
+
+// The images to send, sorted by relative path (byte order) so that runs are
+// deterministic. Annotations: <annotations_dir>/<sub>/<stem>.json, else
+// <annotations_dir>/<stem>.json (BTXRD's flat Annotations/ folder). Entries that
+// merely look like images are kept (a broken link, an unreadable file): reading
+// them later fails and is reported per item. Errors name the flag: a missing
+// folder, --image naming a folder, a folder without any image.
+absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options);
+
+}  // namespace explainer::client
+
+#endif  // EXPLAINER_CLIENT_IMAGE_WALKER_H_

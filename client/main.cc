@@ -1,0 +1,116 @@
+// `explainer`: the client CLI. Parses flags and dispatches to a subcommand.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/command_line.h"
+#include "client/exit_codes.h"
+#include "client/infer_command.h"
+#include "client/info_command.h"
+#include "client/options.h"
+
+// Connection (every subcommand).
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Server address, host:port.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
+          "How long to wait for the server to accept the connection.");
+ABSL_FLAG(absl::Duration, deadline, absl::Seconds(60),
+          "info: the call's deadline. infer: each image must be answered within this "
+          "time of being sent.");
+ABSL_FLAG(int, max_message_mb, 64, "Largest message sent or received, in MB.");
+// infer
+ABSL_FLAG(std::string, image, "", "infer: one image file.");
+ABSL_FLAG(std::string, input_dir, "", "infer: a folder of images, walked recursively.");
+ABSL_FLAG(std::string, annotations_dir, "", "infer: folder of LabelMe <stem>.json files.");
+ABSL_FLAG(std::string, out, "", "infer: output folder.");
+ABSL_FLAG(std::string, method, "grad-cam", "infer: CAM method.");
+ABSL_FLAG(std::string, target_class, "",
+          "infer: class to explain (index or name); default the predicted class.");
+ABSL_FLAG(std::string, thresholds, "0.3,0.5,0.7", "infer: heatmap thresholds of the IoU.");
+ABSL_FLAG(bool, heatmap, false, "infer: also write <stem>_heatmap.png.");
+ABSL_FLAG(bool, save_cam, false, "infer: also write <stem>_cam.npy (float32).");
+ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
+ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
+
+namespace explainer::client {
+namespace {
+
+ConnectionFlagValues ConnectionFlags() {
+  return ConnectionFlagValues{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_connect_timeout),
+                              absl::GetFlag(FLAGS_deadline),
+                              absl::GetFlag(FLAGS_max_message_mb)};
+}
+
+int UsageError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "explainer%s: %s\nRun 'explainer help%s' for usage.\n",
+               command.empty() ? "" : (" " + command).c_str(), message.c_str(),
+               command.empty() ? "" : (" " + command).c_str());
+  return kExitUsage;
+}
+
+int Infer() {
+  InferFlagValues values;
+  values.connection = ConnectionFlags();
+  values.image = absl::GetFlag(FLAGS_image);
+  values.input_dir = absl::GetFlag(FLAGS_input_dir);
+  values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
+  values.out = absl::GetFlag(FLAGS_out);
+  values.method = absl::GetFlag(FLAGS_method);
+  values.target_class = absl::GetFlag(FLAGS_target_class);
+  values.thresholds = absl::GetFlag(FLAGS_thresholds);
+  values.heatmap = absl::GetFlag(FLAGS_heatmap);
+  values.save_cam = absl::GetFlag(FLAGS_save_cam);
+  values.image_weight = absl::GetFlag(FLAGS_image_weight);
+  values.window = absl::GetFlag(FLAGS_window);
+  absl::StatusOr<InferOptions> options = ParseInferOptions(values);
+  if (!options.ok()) return UsageError("infer", std::string(options.status().message()));
+  return RunInfer(*options, stdout, stderr);
+}
+
+int Info() {
+  absl::StatusOr<ConnectionOptions> options = ParseConnectionOptions(ConnectionFlags());
+  if (!options.ok()) return UsageError("info", std::string(options.status().message()));
+  return RunInfo(*options, stdout, stderr);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args =
+      NormalizeFlagSpelling(std::vector<std::string>(argv, argv + argc));
+  const bool help_flag = RemoveHelpFlags(args);
+  std::vector<char*> arg_ptrs;
+  for (std::string& arg : args) arg_ptrs.push_back(arg.data());
+  absl::SetProgramUsageMessage(UsageText(""));
+  // Exits with Abseil's message (naming the flag) on unknown flags or bad values.
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+
+  const std::string command = positional.size() > 1 ? positional[1] : "";
+  if (help_flag || command == "help") {
+    const std::string topic =
+        command == "help" ? (positional.size() > 2 ? positional[2] : "") : command;
+    std::fputs(UsageText(topic).c_str(), stdout);
+    return kExitOk;
+  }
+  if (command.empty()) {
+    std::fputs(UsageText("").c_str(), stderr);
+    return UsageError("", "missing subcommand (one of: " +
+                              absl::StrJoin(CommandNames(), ", ") + ")");
+  }
+  if (positional.size() > 2) {
+    return UsageError(command, std::string("unexpected argument '") + positional[2] +
+                                   "' (flags start with --)");
+  }
+  if (command == "infer") return Infer();
+  if (command == "info") return Info();
+  return UsageError("", "unknown subcommand '" + command + "' (one of: " +
+                            absl::StrJoin(CommandNames(), ", ") + ")");
+}
+
+}  // namespace
+}  // namespace explainer::client
+
+int main(int argc, char** argv) { return explainer::client::Main(argc, argv); }

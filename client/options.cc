@@ -1,0 +1,172 @@
+// Validation of the `explainer` flags; see options.h.
+#include "client/options.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace explainer::client {
+namespace {
+
+constexpr int kMaxWindow = 1024;
+constexpr int kMaxMessageMb = 2047;  // gRPC sizes are int32 bytes
+
+}  // namespace
+
+absl::StatusOr<ConnectionOptions> ParseConnectionOptions(
+    const ConnectionFlagValues& values) {
+  ConnectionOptions options;
+  options.server = std::string(absl::StripAsciiWhitespace(values.server));
+  if (options.server.empty()) {
+    return absl::InvalidArgumentError(
+        "--server: missing; give the server's address as host:port, e.g. "
+        "--server=127.0.0.1:50051");
+  }
+  if (values.connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--connect-timeout: must be positive, got ",
+                     absl::FormatDuration(values.connect_timeout)));
+  }
+  if (values.deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--deadline: must be positive, got ", absl::FormatDuration(values.deadline)));
+  }
+  if (values.max_message_mb < 1 || values.max_message_mb > kMaxMessageMb) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ",
+                     values.max_message_mb));
+  }
+  options.connect_timeout = values.connect_timeout;
+  options.deadline = values.deadline;
+  options.max_message_bytes = values.max_message_mb * 1024 * 1024;
+  return options;
+}
+
+absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text) {
+  std::vector<float> thresholds;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    part = absl::StripAsciiWhitespace(part);
+    double value = 0;
+    if (!absl::SimpleAtod(part, &value) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--thresholds: '", part, "' is not a number (expected a comma-separated "
+          "list such as 0.3,0.5,0.7)"));
+    }
+    if (value < 0.0 || value > 1.0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--thresholds: ", part, " is outside [0, 1]"));
+    }
+    for (float seen : thresholds) {
+      if (seen == static_cast<float>(value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--thresholds: ", part, " is given twice"));
+      }
+    }
+    thresholds.push_back(static_cast<float>(value));
+  }
+  return thresholds;
+}
+
+absl::StatusOr<explainer::v1::CamMethod> ParseCamMethod(absl::string_view text) {
+  const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  if (name == "grad-cam" || name == "gradcam" || name == "grad_cam") {
+    return explainer::v1::CAM_METHOD_GRAD_CAM;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--method: unknown CAM method '", text, "' (known: grad-cam)"));
+}
+
+std::string CamMethodName(explainer::v1::CamMethod method) {
+  switch (method) {
+    case explainer::v1::CAM_METHOD_GRAD_CAM:
+      return "grad-cam";
+    default:
+      return absl::StrCat("method#", static_cast<int>(method));
+  }
+}
+
+absl::StatusOr<int> ResolveTargetClass(absl::string_view spec,
+                                       const std::vector<std::string>& class_names) {
+  spec = absl::StripAsciiWhitespace(spec);
+  const std::string known = absl::StrJoin(class_names, ", ");
+  int index = -1;
+  if (absl::SimpleAtoi(spec, &index)) {
+    if (index < 0 || index >= static_cast<int>(class_names.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--target-class: index ", index, " is out of range; the model has ",
+          class_names.size(), " classes (0..", class_names.size() - 1, ": ", known,
+          ")"));
+    }
+    return index;
+  }
+  for (size_t i = 0; i < class_names.size(); ++i) {
+    if (absl::EqualsIgnoreCase(class_names[i], spec)) return static_cast<int>(i);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--target-class: the model has no class '", spec, "' (classes: ", known, ")"));
+}
+
+absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
+  InferOptions options;
+  auto connection = ParseConnectionOptions(values.connection);
+  if (!connection.ok()) return connection.status();
+  options.connection = *std::move(connection);
+
+  if (values.image.empty() == values.input_dir.empty()) {
+    return absl::InvalidArgumentError(
+        values.image.empty()
+            ? "--image / --input-dir: give one image (--image FILE) or a folder "
+              "(--input-dir DIR)"
+            : "--image / --input-dir: give either --image or --input-dir, not both");
+  }
+  options.image = values.image;
+  options.input_dir = values.input_dir;
+  options.annotations_dir = values.annotations_dir;
+  if (values.out.empty()) {
+    return absl::InvalidArgumentError(
+        "--out: missing; give the folder that receives overlays and results.jsonl");
+  }
+  options.out_dir = values.out;
+
+  auto method = ParseCamMethod(values.method);
+  if (!method.ok()) return method.status();
+  options.method = *method;
+
+  if (!absl::StripAsciiWhitespace(values.target_class).empty()) {
+    options.target_class = std::string(absl::StripAsciiWhitespace(values.target_class));
+    int index = 0;
+    if (absl::SimpleAtoi(*options.target_class, &index) && index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--target-class: ", index, " is negative; give a class index or name"));
+    }
+  }
+
+  auto thresholds = ParseThresholds(values.thresholds);
+  if (!thresholds.ok()) return thresholds.status();
+  options.thresholds = *std::move(thresholds);
+
+  if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--image-weight: ", values.image_weight, " is outside [0, 1]"));
+  }
+  options.image_weight = static_cast<float>(values.image_weight);
+
+  if (values.window < 1 || values.window > kMaxWindow) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--window: must be in [1, ", kMaxWindow, "], got ", values.window));
+  }
+  options.window = values.window;
+  options.heatmap = values.heatmap;
+  options.save_cam = values.save_cam;
+  return options;
+}
+
+}  // namespace explainer::client

@@ -1,0 +1,90 @@
+// Options of the `explainer` subcommands, validated from raw flag values.
+//
+// Flags (ABSL_FLAG) live only in main.cc; it copies their values into the *FlagValues
+// structs below once, and these functions turn them into checked Options. Keeping
+// the checks here, away from the global flags, lets unit tests cover every bad value.
+#ifndef EXPLAINER_CLIENT_OPTIONS_H_
+#define EXPLAINER_CLIENT_OPTIONS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "explainer/v1/explainer.pb.h"
+
+namespace explainer::client {
+
+// How to reach the server; shared by every subcommand.
+struct ConnectionFlagValues {
+  std::string server;
+  absl::Duration connect_timeout;
+  absl::Duration deadline;
+  int max_message_mb = 64;
+};
+
+struct ConnectionOptions {
+  std::string server;                              // host:port
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // Unary calls: the call deadline. Streams: each image must be answered within
+  // this time of being sent.
+  absl::Duration deadline = absl::Seconds(60);
+  int max_message_bytes = 64 * 1024 * 1024;        // send and receive
+};
+
+struct InferFlagValues {
+  ConnectionFlagValues connection;
+  std::string image;
+  std::string input_dir;
+  std::string annotations_dir;
+  std::string out;
+  std::string method;
+  std::string target_class;
+  std::string thresholds;
+  bool heatmap = false;
+  bool save_cam = false;
+  double image_weight = 0.5;
+  int window = 16;
+};
+
+struct InferOptions {
+  ConnectionOptions connection;
+  std::string image;            // exactly one of image / input_dir is set
+  std::string input_dir;
+  std::string annotations_dir;  // empty: no annotations
+  std::string out_dir;
+  explainer::v1::CamMethod method = explainer::v1::CAM_METHOD_GRAD_CAM;
+  // As given (index or class name); resolved against the model's classes once
+  // the server has said which it has (ResolveTargetClass).
+  std::optional<std::string> target_class;
+  std::vector<float> thresholds;
+  bool heatmap = false;
+  bool save_cam = false;
+  float image_weight = 0.5f;
+  int window = 16;
+};
+
+absl::StatusOr<ConnectionOptions> ParseConnectionOptions(
+    const ConnectionFlagValues& values);
+
+// Every error names the flag, e.g. "--thresholds: 1.5 is outside [0, 1]".
+absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values);
+
+// "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}: non-empty, each in [0, 1], no repeats.
+absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text);
+
+// "grad-cam" (also "gradcam", "grad_cam", any case) -> CAM_METHOD_GRAD_CAM.
+absl::StatusOr<explainer::v1::CamMethod> ParseCamMethod(absl::string_view text);
+
+// A class index ("2") or name ("Malignant", any case) -> index into class_names.
+absl::StatusOr<int> ResolveTargetClass(absl::string_view spec,
+                                       const std::vector<std::string>& class_names);
+
+// The user-facing name of a method: CAM_METHOD_GRAD_CAM -> "grad-cam".
+std::string CamMethodName(explainer::v1::CamMethod method);
+
+}  // namespace explainer::client
+
+#endif  // EXPLAINER_CLIENT_OPTIONS_H_

@@ -1,0 +1,117 @@
+// LabelMe shapes -> 0/1 masks with labelme's shape_to_mask rules.
+#include "common/mask.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/labelme.h"
+#include "common/pil_draw.h"
+#include "common/shape_rules.h"
+#include "common/status_macros.h"
+#include "opencv2/core.hpp"
+
+namespace explainer::common {
+namespace {
+
+// labelme's shape_to_mask defaults.
+constexpr int kLineWidth = 10;
+constexpr double kPointRadius = 5;
+
+absl::Status ShapeError(const LabelMeShape& shape, absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("shape \"", shape.label, "\" (", shape.shape_type, "): ", what));
+}
+
+absl::Status CheckSize(cv::Size size) {
+  if (size.width > 0 && size.height > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("mask size must be positive, got %dx%d", size.width, size.height));
+}
+
+// Draws one validated shape into `canvas` (ink 1), as shape_to_mask does with PIL.
+void Draw(cv::Mat& canvas, const LabelMeShape& shape) {
+  const std::vector<cv::Point2d>& p = shape.points;
+  const std::string& type = shape.shape_type;
+  if (type == "polygon" || type == "oriented_rectangle") {
+    internal::PilPolygon(canvas, p);
+  } else if (type == "rectangle") {
+    internal::PilRectangle(canvas, p[0], p[1]);
+  } else if (type == "circle") {
+    const double d = std::sqrt((p[0].x - p[1].x) * (p[0].x - p[1].x) +
+                               (p[0].y - p[1].y) * (p[0].y - p[1].y));
+    internal::PilEllipse(canvas, p[0].x - d, p[0].y - d, p[0].x + d, p[0].y + d);
+  } else if (type == "line" || type == "linestrip") {
+    internal::PilWideLine(canvas, p, kLineWidth);
+  } else if (type == "point") {
+    internal::PilEllipse(canvas, p[0].x - kPointRadius, p[0].y - kPointRadius,
+                         p[0].x + kPointRadius, p[0].y + kPointRadius);
+  }
+}
+
+absl::Status Validate(const LabelMeShape& shape) {
+  if (absl::Status s = internal::CheckShapeType(shape.shape_type); !s.ok()) {
+    return ShapeError(shape, s.message());
+  }
+  if (absl::Status s = internal::CheckPointCount(shape.shape_type, shape.points.size());
+      !s.ok()) {
+    return ShapeError(shape, s.message());
+  }
+  for (size_t i = 0; i < shape.points.size(); ++i) {
+    if (!std::isfinite(shape.points[i].x) || !std::isfinite(shape.points[i].y)) {
+      return ShapeError(shape, absl::StrCat("points[", i, "] is not a finite number"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Keeps(const std::vector<std::string>& allowed, const std::string& value) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> ShapeToMask(cv::Size image_size, const LabelMeShape& shape) {
+  RETURN_IF_ERROR(CheckSize(image_size));
+  RETURN_IF_ERROR(Validate(shape));
+  cv::Mat mask = cv::Mat::zeros(image_size, CV_8UC1);
+  Draw(mask, shape);
+  return mask;
+}
+
+absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& annotation,
+                                                   cv::Size image_size,
+                                                   const ShapeFilter& filter) {
+  RETURN_IF_ERROR(CheckSize(image_size));
+  const bool height_differs =
+      annotation.image_height > 0 && annotation.image_height != image_size.height;
+  const bool width_differs =
+      annotation.image_width > 0 && annotation.image_width != image_size.width;
+  if (height_differs || width_differs) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "annotation is for a %dx%d image (imageWidth x imageHeight) but the image is %dx%d",
+        annotation.image_width, annotation.image_height, image_size.width, image_size.height));
+  }
+  AnnotationMask result;
+  result.mask = cv::Mat::zeros(image_size, CV_8UC1);
+  for (size_t i = 0; i < annotation.shapes.size(); ++i) {
+    const LabelMeShape& shape = annotation.shapes[i];
+    if (!Keeps(filter.labels, shape.label) || !Keeps(filter.shape_types, shape.shape_type)) {
+      continue;
+    }
+    if (absl::Status s = Validate(shape); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("shapes[", i, "]: ", s.message()));
+    }
+    // Drawing every shape with ink 1 on one canvas is the union of their masks.
+    Draw(result.mask, shape);
+    ++result.shape_count;
+  }
+  return result;
+}
+
+}  // namespace explainer::common

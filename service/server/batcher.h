@@ -1,0 +1,91 @@
+// The one dynamic batcher in front of the engine: items from every stream and unary
+// call queue here, and a single thread (the only caller of the engine) runs them in
+// batches of up to max_batch_size, waiting at most max_delay for a batch to fill.
+#ifndef EXPLAINER_SERVICE_SERVER_BATCHER_H_
+#define EXPLAINER_SERVICE_SERVER_BATCHER_H_
+
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "service/engine/engine.h"
+
+namespace explainer::server {
+
+// Runs one batch; one result per item, in order. In the server this is
+// engine::Engine::Run; tests pass fakes, so the batcher needs no LibTorch.
+using BatchRunner = std::function<absl::StatusOr<std::vector<engine::EngineResult>>(
+    absl::Span<const engine::EngineItem>)>;
+
+struct BatcherOptions {
+  int max_batch_size = 8;
+  // Longest time the first item of a batch waits for more items to arrive.
+  absl::Duration max_delay = absl::Milliseconds(5);
+};
+
+// What an item's batch looked like, for StageTimings.
+struct BatchStats {
+  int batch_size = 0;
+  absl::Duration queue_time;  // this item: submitted -> its batch started
+  absl::Duration run_time;    // the runner call, shared by the batch
+};
+
+class Batcher {
+ public:
+  // Called exactly once per submitted item, on the batcher thread (inside Submit
+  // after Stop): keep it short and hand heavy work to a pool.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<engine::EngineResult> result,
+                                       const BatchStats& stats) &&>;
+
+  // Starts the batching thread. max_batch_size < 1 counts as 1.
+  Batcher(BatchRunner runner, BatcherOptions options);
+  // Stop().
+  ~Batcher();
+
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Queues one item; never blocks on the engine. item.input must stay valid until
+  // `done` runs (the caller's Done usually owns it). After Stop(), `done` runs at
+  // once with Unavailable.
+  void Submit(const engine::EngineItem& item, Done done);
+
+  // Runs everything already queued, then ends the thread. Idempotent.
+  void Stop();
+
+  // Items waiting for a batch (not counting the batch being run).
+  int queued() const;
+
+ private:
+  struct Pending {
+    engine::EngineItem item;
+    Done done;
+    absl::Time submitted;
+  };
+
+  void Loop();
+  void RunBatch(std::vector<Pending> batch);
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool BatchFullLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const BatchRunner runner_;
+  const BatcherOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex join_mu_;  // serialises concurrent Stop() calls around the join
+  std::thread thread_;
+};
+
+}  // namespace explainer::server
+
+#endif  // EXPLAINER_SERVICE_SERVER_BATCHER_H_

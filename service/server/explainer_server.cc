@@ -1,0 +1,190 @@
+// Server start-up, warm-up, health and graceful shutdown (see explainer_server.h).
+#include "service/server/explainer_server.h"
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/preprocess.h"
+#include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace explainer::server {
+namespace {
+
+// Both are process-wide switches that are not thread-safe: set them once.
+void InitGrpcPlugins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+}
+
+v1::ModelInfo MakeModelInfo(const engine::ModelSpec& spec, const std::string& device,
+                            const ServerOptions& options) {
+  v1::ModelInfo info;
+  info.set_name(spec.name);
+  info.set_version(spec.version);
+  for (const std::string& name : spec.class_names) info.add_class_names(name);
+  info.set_input_width(spec.input_size.width);
+  info.set_input_height(spec.input_size.height);
+  for (float m : spec.normalization.mean) info.add_mean(m);
+  for (float s : spec.normalization.std) info.add_std(s);
+  info.set_device(device);
+  info.set_target_layer(spec.target_layer);
+  info.add_methods(v1::CAM_METHOD_GRAD_CAM);
+  info.set_max_batch_size(options.max_batch_size);
+  info.set_max_image_pixels(options.max_image_pixels);
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
+    const ServerOptions& options) {
+  engine::EngineOptions engine_options;
+  engine_options.model_path = options.model_path;
+  engine_options.device = options.device;
+  engine_options.intra_op_threads = options.intra_op_threads;
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
+      engine::Engine::Create(engine_options);
+  if (!engine.ok()) {
+    return absl::Status(engine.status().code(),
+                        absl::StrCat("cannot load model \"", options.model_path, "\" on ",
+                                     options.device, ": ", engine.status().message()));
+  }
+  std::unique_ptr<ExplainerServer> server(
+      new ExplainerServer(options, (*engine)->device()));
+  engine::Engine* raw = engine->get();
+  server->engine_ = std::move(*engine);
+  RETURN_IF_ERROR(server->Init(
+      raw->spec(),
+      [raw](absl::Span<const engine::EngineItem> batch) { return raw->Run(batch); }));
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::StartWithRunner(
+    const ServerOptions& options, engine::ModelSpec spec, std::string device,
+    BatchRunner runner) {
+  std::unique_ptr<ExplainerServer> server(
+      new ExplainerServer(options, std::move(device)));
+  RETURN_IF_ERROR(server->Init(std::move(spec), std::move(runner)));
+  return server;
+}
+
+ExplainerServer::ExplainerServer(const ServerOptions& options, std::string device)
+    : options_(options), device_(std::move(device)) {}
+
+ExplainerServer::~ExplainerServer() { Shutdown(); }
+
+absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
+  model_info_ = MakeModelInfo(spec, device_, options_);
+  pool_ = std::make_unique<WorkerPool>(options_.workers);
+  BatcherOptions batcher_options;
+  batcher_options.max_batch_size = options_.max_batch_size;
+  batcher_options.max_delay = options_.batch_delay;
+  batcher_ = std::make_unique<Batcher>(std::move(runner), batcher_options);
+  ItemLimits limits;
+  limits.max_image_pixels = options_.max_image_pixels;
+  processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
+                                               batcher_.get());
+  service_ = std::make_unique<ExplainerService>(processor_.get(), model_info_,
+                                                options_.stream_window);
+
+  InitGrpcPlugins();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
+  // gRPC's default SO_REUSEPORT would let a second server share a port in use
+  // instead of failing; we want "address in use" to be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.address,
+                     ": the address is in use or is not a valid host:port"));
+  }
+  // The default health service starts out SERVING; we are not, until warmed up.
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(v1::Explainer::service_full_name(), false);
+  health->SetServingStatus(false);
+
+  RETURN_IF_ERROR(WarmUp());
+  health->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+absl::Status ExplainerServer::WarmUp() {
+  // One real batch (with Grad-CAM) through the batcher, the engine's only caller:
+  // the first call pays for lazy initialisation, not a client.
+  const engine::ModelSpec& model = processor_->spec();
+  const cv::Mat gray(model.input_size, CV_8UC3, cv::Scalar(128, 128, 128));
+  absl::StatusOr<common::ModelInput> input =
+      common::Preprocess(gray, model.input_size, model.normalization);
+  if (!input.ok()) {
+    return absl::InternalError(absl::StrCat("warm-up input: ", input.status().message()));
+  }
+  engine::EngineItem item;
+  item.input = &*input;
+  item.explain = true;
+  absl::Notification done;
+  absl::Status status;
+  batcher_->Submit(item,
+                   [&](absl::StatusOr<engine::EngineResult> result, const BatchStats&) {
+                     status = result.status();
+                     done.Notify();
+                   });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("warm-up batch failed: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+void ExplainerServer::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING from now on
+    // Waits for calls in progress (the pipeline keeps running so they can finish),
+    // cancels whatever is left at the deadline.
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+  }
+  // Whatever cancelled streams still had in the pipeline runs out here; their
+  // reactors drop the answers and delete themselves.
+  if (batcher_ != nullptr) batcher_->Stop();
+  pool_.reset();
+}
+
+std::string ExplainerServer::address() const {
+  const std::string& configured = options_.address;
+  const size_t colon = configured.rfind(':');
+  const std::string host =
+      colon == std::string::npos ? configured : configured.substr(0, colon);
+  return absl::StrCat(host, ":", port_);
+}
+
+std::string ExplainerServer::StartupLine() const {
+  const engine::ModelSpec& model = spec();
+  return absl::StrFormat(
+      "explainer-server: serving model \"%s\" version %s (classes: %s) on %s at %s",
+      model.name, model.version, absl::StrJoin(model.class_names, ", "), device_,
+      address());
+}
+
+}  // namespace explainer::server

@@ -1,0 +1,91 @@
+// The per-item work around the engine, as pure functions: validate + decode +
+// preprocess + rasterise the annotation before batching (PrepareItem), and turn an
+// engine result into the wire result after it (FinishItem). Streaming and unary calls
+// both go through these, so they give identical results for the same request.
+#ifndef EXPLAINER_SERVICE_SERVER_ITEM_STAGES_H_
+#define EXPLAINER_SERVICE_SERVER_ITEM_STAGES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/preprocess.h"
+#include "explainer/v1/explainer.pb.h"
+#include "opencv2/core.hpp"
+#include "service/engine/engine.h"
+#include "service/engine/model_spec.h"
+#include "service/server/batcher.h"
+
+namespace explainer::server {
+
+// Limits every item is held to.
+struct ItemLimits {
+  int64_t max_image_pixels = 64LL * 1024 * 1024;
+};
+
+// More thresholds than anyone needs for a report; stops a request from asking for
+// millions of IoU computations.
+inline constexpr int kMaxIouThresholds = 64;
+
+// A request that passed validation, ready for the engine. Holds no reference to the
+// request, so the (possibly large) encoded bytes can be freed while it waits.
+struct PreparedItem {
+  std::string request_id;
+  absl::Time received;  // when the server got the request
+
+  // Validated options, defaults applied.
+  std::optional<int> target_class;
+  bool explain = true;
+  std::vector<float> thresholds;
+  float overlay_image_weight = 0.5f;
+  bool return_raw_heatmap = false;
+  bool return_heatmap_png = false;
+  bool return_overlay_png = false;
+
+  int original_width = 0;  // decoded, EXIF-oriented size
+  int original_height = 0;
+  cv::Mat image;  // RGB8 at original size; kept only when an overlay is asked for
+  common::ModelInput input;
+
+  // Present when the request had annotation_json and the explanation runs. The mask
+  // is already at model resolution (nearest neighbour, as ScoreHeatmap would do it),
+  // so a queued item holds a few KB instead of a full-size mask.
+  std::optional<cv::Mat> mask;
+  int shape_count = 0;
+
+  absl::Duration decode_time;
+  absl::Duration preprocess_time;  // resize + normalise + annotation rasterising
+};
+
+// Checks per-item options against the model: CAM method, target class, thresholds,
+// overlay weight. InvalidArgument naming the field and what was wrong.
+absl::Status ValidateOptions(const v1::ExplainOptions& options,
+                             const engine::ModelSpec& spec);
+
+// Everything before the engine. InvalidArgument for bad options, an undecodable
+// image or a bad annotation; ResourceExhausted for an image over the pixel limit.
+// Messages start with the field at fault ("image: ", "annotation_json: ",
+// "options.target_class ...").
+absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
+                                         const engine::ModelSpec& spec,
+                                         const ItemLimits& limits,
+                                         absl::Time received = absl::Now());
+
+// Everything after the engine: probabilities, heatmap outputs, annotation report,
+// timings. Internal when the engine result does not fit the model (a server bug).
+absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
+                                             const engine::EngineResult& result,
+                                             const engine::ModelSpec& spec,
+                                             const BatchStats& batch);
+
+// The per-item error answer: code is the absl (= gRPC) code number.
+v1::ExplainResponse ErrorResponse(const std::string& request_id,
+                                  const absl::Status& status);
+
+}  // namespace explainer::server
+
+#endif  // EXPLAINER_SERVICE_SERVER_ITEM_STAGES_H_

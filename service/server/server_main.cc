@@ -1,0 +1,165 @@
+// explainer-server: flags, start-up, signals. Everything else is ExplainerServer.
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/server/explainer_server.h"
+#include "service/server/server_options.h"
+
+#ifndef EXPLAINER_DEFAULT_MODEL
+#define EXPLAINER_DEFAULT_MODEL "models/demo/explainer-demo.pt"
+#endif
+
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "host:port to listen on; port 0 picks a free port (printed at start-up)");
+ABSL_FLAG(std::string, model, "",
+          "TorchScript model bundle (tools/export_model.py). Default: $EXPLAINER_MODEL, "
+          "else the embedded demo bundle models/demo/explainer-demo.pt");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0: all cores");
+ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: all cores");
+ABSL_FLAG(int, max_batch_size, 8, "most images per engine batch");
+ABSL_FLAG(int, batch_delay_ms, 5,
+          "longest wait for a batch to fill, from its first image's arrival");
+ABSL_FLAG(int, max_message_mb, 64, "largest gRPC message received or sent, in MiB");
+ABSL_FLAG(int64_t, max_image_pixels, 64LL * 1024 * 1024,
+          "largest decoded image (width * height) accepted");
+ABSL_FLAG(int, stream_window, 32,
+          "unanswered images per Explain stream before the server stops reading it");
+
+namespace explainer::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsFile(const fs::path& path) {
+  std::error_code error;
+  return fs::is_regular_file(path, error);
+}
+
+// --model's default. CMake compiles in an absolute path; Bazel a workspace-relative
+// one, looked up where `bazel run` and the runfiles tree put it, then in the working
+// directory (the repository root).
+std::string DefaultModelPath(const char* argv0) {
+  if (const char* env = std::getenv("EXPLAINER_MODEL"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  const fs::path compiled(EXPLAINER_DEFAULT_MODEL);
+  if (compiled.is_absolute()) return compiled.string();
+  std::vector<fs::path> candidates;
+  if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
+    candidates.push_back(fs::path(ws) / compiled);
+  }
+  std::vector<fs::path> runfiles_roots;
+  if (const char* dir = std::getenv("RUNFILES_DIR")) runfiles_roots.emplace_back(dir);
+  runfiles_roots.push_back(fs::path(std::string(argv0) + ".runfiles"));
+  for (const fs::path& root : runfiles_roots) {
+    std::error_code error;
+    for (fs::directory_iterator it(root, error), end; !error && it != end;
+         it.increment(error)) {
+      candidates.push_back(it->path() / compiled);
+    }
+  }
+  candidates.push_back(compiled);
+  for (const fs::path& candidate : candidates) {
+    if (IsFile(candidate)) return candidate.string();
+  }
+  return compiled.string();
+}
+
+absl::Status CheckAtLeast(const char* flag, int64_t value, int64_t minimum) {
+  if (value >= minimum) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must be at least ", minimum, " (got ", value, ")"));
+}
+
+absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
+  ServerOptions options;
+  options.address = absl::GetFlag(FLAGS_address);
+  options.model_path = absl::GetFlag(FLAGS_model);
+  if (options.model_path.empty()) options.model_path = DefaultModelPath(argv0);
+  options.device = absl::GetFlag(FLAGS_device);
+  options.intra_op_threads = absl::GetFlag(FLAGS_threads);
+  options.workers = absl::GetFlag(FLAGS_workers);
+  options.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  const int delay_ms = absl::GetFlag(FLAGS_batch_delay_ms);
+  options.batch_delay = absl::Milliseconds(delay_ms);
+  const int message_mb = absl::GetFlag(FLAGS_max_message_mb);
+  options.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
+  options.stream_window = absl::GetFlag(FLAGS_stream_window);
+
+  for (const absl::Status& status :
+       {CheckAtLeast("threads", options.intra_op_threads, 0),
+        CheckAtLeast("workers", options.workers, 0),
+        CheckAtLeast("max_batch_size", options.max_batch_size, 1),
+        CheckAtLeast("batch_delay_ms", delay_ms, 0),
+        CheckAtLeast("max_message_mb", message_mb, 1),
+        CheckAtLeast("max_image_pixels", options.max_image_pixels, 1),
+        CheckAtLeast("stream_window", options.stream_window, 1)}) {
+    if (!status.ok()) return status;
+  }
+  if (message_mb > 2047) {  // gRPC takes the size as an int of bytes
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_message_mb must be at most 2047 (got ", message_mb, ")"));
+  }
+  options.max_message_bytes = message_mb * 1024 * 1024;
+  if (options.address.empty()) {
+    return absl::InvalidArgumentError("--address must not be empty (use host:port)");
+  }
+  return options;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves a TorchScript classifier with Grad-CAM explanations over gRPC "
+      "(explainer.v1.Explainer, grpc.health.v1, server reflection).\n"
+      "Usage: explainer-server [--address=127.0.0.1:50051] [--model=bundle.pt] "
+      "[--device=cpu|cuda|cuda:N] ...");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken by sigwait below; block them before any thread exists so
+  // every thread (ours, gRPC's, LibTorch's) inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<ServerOptions> options = OptionsFromFlags(argv[0]);
+  if (!options.ok()) {
+    std::cerr << "explainer-server: " << options.status().message() << std::endl;
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
+      ExplainerServer::Start(*options);
+  if (!server.ok()) {
+    std::cerr << "explainer-server: " << server.status().message() << std::endl;
+    return 1;
+  }
+  std::cout << (*server)->StartupLine() << std::endl;  // endl flushes: scripts wait on it
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "explainer-server: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", shutting down" << std::endl;
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace explainer::server
+
+int main(int argc, char** argv) { return explainer::server::Main(argc, argv); }

@@ -1,0 +1,32 @@
+// Everything the server is configured with, as a plain struct (flags are copied in
+// once, in server_main.cc).
+#ifndef EXPLAINER_SERVICE_SERVER_SERVER_OPTIONS_H_
+#define EXPLAINER_SERVICE_SERVER_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace explainer::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (ExplainerServer::port()).
+  std::string address = "127.0.0.1:50051";
+  std::string model_path;      // TorchScript bundle
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  int intra_op_threads = 0;    // LibTorch intra-op threads; 0: all cores
+  int workers = 0;             // decode / post-processing threads; 0: all cores
+  int max_batch_size = 8;      // items per engine batch
+  // Longest wait for a batch to fill, counted from its first item's arrival.
+  absl::Duration batch_delay = absl::Milliseconds(5);
+  int max_message_bytes = 64 * 1024 * 1024;  // receive and send
+  int64_t max_image_pixels = 64LL * 1024 * 1024;
+  int stream_window = 32;  // unanswered items per Explain stream (backpressure)
+  // How long a graceful shutdown waits for calls in progress before cancelling them.
+  absl::Duration shutdown_grace = absl::Seconds(5);
+};
+
+}  // namespace explainer::server
+
+#endif  // EXPLAINER_SERVICE_SERVER_SERVER_OPTIONS_H_

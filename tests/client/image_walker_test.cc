@@ -1,0 +1,144 @@
+// Tests of client/image_walker: recursive discovery, pairing, output stems, errors.
+#include "client/image_walker.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/client/temp_dir.h"
+
+namespace explainer::client {
+namespace {
+
+using ::explainer::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> RelativePaths(const std::vector<ImageItem>& items) {
+  std::vector<std::string> paths;
+  for (const ImageItem& item : items) paths.push_back(item.relative_path);
+  return paths;
+}
+
+TEST(HasImageExtensionTest, AcceptsKnownExtensionsInAnyCase) {
+  for (const char* name : {"a.jpg", "a.JPEG", "b/c.Png", "x.bmp", "x.tif", "x.TIFF", "x.webp"}) {
+    EXPECT_TRUE(HasImageExtension(name)) << name;
+  }
+  for (const char* name : {"a.json", "a.txt", "png", "a.png.bak", "a.gif", "a"}) {
+    EXPECT_FALSE(HasImageExtension(name)) << name;
+  }
+}
+
+TEST(FindImagesTest, WalksRecursivelySortedAndSkipsOtherFiles) {
+  TempDir dir;
+  dir.Write("in/z.png", "x");
+  dir.Write("in/a/b.JPG", "x");
+  dir.Write("in/a/c/d.tiff", "x");
+  dir.Write("in/notes.txt", "x");
+  dir.Write("in/a/b.json", "{}");
+  dir.Write("in/B.webp", "x");
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  // Byte order: upper case before lower case, folders by their path.
+  EXPECT_THAT(RelativePaths(*items), ElementsAre("B.webp", "a/b.JPG", "a/c/d.tiff", "z.png"));
+  EXPECT_EQ((*items)[1].path, dir.Path("in/a/b.JPG"));
+  EXPECT_EQ((*items)[1].output_stem, "a/b");
+  EXPECT_EQ((*items)[2].output_stem, "a/c/d");
+  for (const ImageItem& item : *items) EXPECT_EQ(item.annotation_path, "");
+}
+
+TEST(FindImagesTest, PairsMirroredAnnotationsBeforeFlatOnes) {
+  TempDir dir;
+  dir.Write("in/IMG1.jpeg", "x");
+  dir.Write("in/sub/IMG2.jpeg", "x");
+  dir.Write("in/sub/IMG3.jpeg", "x");
+  dir.Write("in/IMG4.jpeg", "x");
+  dir.Write("ann/IMG1.json", "{}");
+  dir.Write("ann/IMG2.json", "{}");      // flat (BTXRD's Annotations/)
+  dir.Write("ann/sub/IMG3.json", "{}");  // mirrored wins over flat
+  dir.Write("ann/IMG3.json", "{}");
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), dir.Path("ann"), ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 4u);
+  EXPECT_EQ((*items)[0].annotation_path, dir.Path("ann/IMG1.json"));
+  EXPECT_EQ((*items)[1].annotation_path, "");  // IMG4: none
+  EXPECT_EQ((*items)[2].relative_path, "sub/IMG2.jpeg");
+  EXPECT_EQ((*items)[2].annotation_path, dir.Path("ann/IMG2.json"));
+  EXPECT_EQ((*items)[3].annotation_path, dir.Path("ann/sub/IMG3.json"));
+}
+
+TEST(FindImagesTest, SameStemInOneFolderGetsDistinctOutputs) {
+  TempDir dir;
+  dir.Write("in/a.jpg", "x");
+  dir.Write("in/a.png", "x");
+  dir.Write("in/x/a.png", "x");  // other folder: mirrored, no clash
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  std::vector<std::string> stems;
+  for (const ImageItem& item : *items) stems.push_back(item.output_stem);
+  EXPECT_THAT(stems, ElementsAre("a_jpg", "a_png", "x/a"));
+}
+
+TEST(FindImagesTest, SkipsTheOutputFolderInsideTheInput) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write("in/out/a_overlay.png", "x");
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", dir.Path("in/out")});
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png"));
+}
+
+TEST(FindImagesTest, SingleImageWithFlatAnnotation) {
+  TempDir dir;
+  const std::string image = dir.Write("some/IMG9.jpeg", "x");
+  dir.Write("ann/IMG9.json", "{}");
+  auto items = FindImages(WalkOptions{image, "", dir.Path("ann"), ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].relative_path, "IMG9.jpeg");
+  EXPECT_EQ((*items)[0].output_stem, "IMG9");
+  EXPECT_EQ((*items)[0].annotation_path, dir.Path("ann/IMG9.json"));
+}
+
+TEST(FindImagesTest, ErrorsNameTheFlagAndThePath) {
+  TempDir dir;
+  dir.Write("empty/readme.txt", "x");
+  dir.Write("file.png", "x");
+
+  auto missing = FindImages(WalkOptions{"", dir.Path("nope"), "", ""});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing.status().message(), HasSubstr("--input-dir: "));
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope does not exist"));
+
+  auto not_dir = FindImages(WalkOptions{"", dir.Path("file.png"), "", ""});
+  EXPECT_THAT(not_dir.status().message(), HasSubstr("is not a folder"));
+
+  auto empty = FindImages(WalkOptions{"", dir.Path("empty"), "", ""});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(empty.status().message(), HasSubstr("no images (.jpg .jpeg .png"));
+
+  auto image_is_dir = FindImages(WalkOptions{dir.Path("empty"), "", "", ""});
+  EXPECT_THAT(image_is_dir.status().message(), HasSubstr("--image: "));
+  EXPECT_THAT(image_is_dir.status().message(), HasSubstr("is a folder; use --input-dir"));
+
+  auto image_missing = FindImages(WalkOptions{dir.Path("gone.png"), "", "", ""});
+  EXPECT_THAT(image_missing.status().message(), HasSubstr("gone.png does not exist"));
+
+  auto bad_annotations = FindImages(WalkOptions{"", dir.path(), dir.Path("noann"), ""});
+  EXPECT_THAT(bad_annotations.status().message(),
+              HasSubstr("--annotations-dir: " + dir.Path("noann") + " is not a folder"));
+}
+
+TEST(FindImagesTest, KeepsBrokenLinksSoTheyAreReportedLater) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  std::filesystem::create_symlink(dir.Path("in/missing-target.png"), dir.Path("in/b.png"));
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png", "b.png"));
+}
+
+}  // namespace
+}  // namespace explainer::client

@@ -1,0 +1,237 @@
+// DecodeImage: every format to RGB8, EXIF orientation, limits and bad inputs.
+#include "common/image_decode.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "opencv2/core.hpp"
+#include "tests/common/fixture_patterns.h"
+#include "tests/common/test_files.h"
+
+namespace explainer::common {
+namespace {
+
+using ::explainer::testing::BlocksRgb;
+using ::explainer::testing::CommonData;
+using ::explainer::testing::OrientedByFormula;
+using ::explainer::testing::PatternRgb;
+using ::explainer::testing::ReadFileOrFail;
+using ::testing::HasSubstr;
+
+std::string Fixture(const std::string& name) {
+  return ReadFileOrFail(CommonData("images/" + name));
+}
+
+absl::StatusOr<cv::Mat> DecodeFixture(const std::string& name,
+                                      const DecodeOptions& options = {}) {
+  return DecodeImage(Fixture(name), options);
+}
+
+// Exact equality of two CV_8UC3 images, with the first differing pixel on failure.
+::testing::AssertionResult SameImage(const cv::Mat& actual, const cv::Mat& expected) {
+  if (actual.type() != CV_8UC3 || actual.size() != expected.size()) {
+    return ::testing::AssertionFailure()
+           << "got " << actual.cols << "x" << actual.rows << " type " << actual.type()
+           << ", expected " << expected.cols << "x" << expected.rows;
+  }
+  for (int y = 0; y < actual.rows; ++y) {
+    for (int x = 0; x < actual.cols; ++x) {
+      if (actual.at<cv::Vec3b>(y, x) != expected.at<cv::Vec3b>(y, x)) {
+        return ::testing::AssertionFailure()
+               << "pixel (" << x << ", " << y << ") is " << actual.at<cv::Vec3b>(y, x)
+               << ", expected " << expected.at<cv::Vec3b>(y, x);
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Lossy files: the centre of every flat 16x16 block within `tolerance` per channel.
+::testing::AssertionResult SameBlocks(const cv::Mat& actual, const cv::Mat& expected,
+                                      int tolerance) {
+  if (actual.type() != CV_8UC3 || actual.size() != expected.size()) {
+    return ::testing::AssertionFailure()
+           << "got " << actual.cols << "x" << actual.rows << ", expected " << expected.cols
+           << "x" << expected.rows;
+  }
+  for (int y = 8; y < actual.rows; y += 16) {
+    for (int x = 8; x < actual.cols; x += 16) {
+      const cv::Vec3b a = actual.at<cv::Vec3b>(y, x);
+      const cv::Vec3b e = expected.at<cv::Vec3b>(y, x);
+      for (int c = 0; c < 3; ++c) {
+        if (std::abs(a[c] - e[c]) > tolerance) {
+          return ::testing::AssertionFailure() << "block centre (" << x << ", " << y
+                                               << ") is " << a << ", expected " << e;
+        }
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class LosslessDecodeTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LosslessDecodeTest, DecodesThePatternExactly) {
+  const absl::StatusOr<cv::Mat> image = DecodeFixture(GetParam());
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_TRUE(SameImage(*image, PatternRgb()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, LosslessDecodeTest,
+                         ::testing::Values("rgb.png", "rgba.png", "rgb.bmp", "rgb.tif",
+                                           "rgb_lzw.tif", "rgb_big_endian.tif",
+                                           "rgb_lossless.webp"));
+
+TEST(DecodeImageTest, GrayBecomesThreeEqualChannels) {
+  const absl::StatusOr<cv::Mat> image = DecodeFixture("gray.png");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_TRUE(SameImage(*image, testing::GrayPatternAsRgb()));
+}
+
+TEST(DecodeImageTest, SixteenBitKeepsTheHighByte) {
+  const absl::StatusOr<cv::Mat> gray = DecodeFixture("gray16.png");
+  ASSERT_TRUE(gray.ok()) << gray.status();
+  EXPECT_TRUE(SameImage(*gray, testing::Gray16PatternAsRgb()));
+  const absl::StatusOr<cv::Mat> rgb = DecodeFixture("rgb16.png");
+  ASSERT_TRUE(rgb.ok()) << rgb.status();
+  EXPECT_TRUE(SameImage(*rgb, testing::Rgb16PatternAsRgb()));
+}
+
+TEST(DecodeImageTest, LossyFormatsKeepBlockColoursInRgbOrder) {
+  for (const char* name : {"quad.jpg", "quad_progressive.jpg", "quad_lossy.webp"}) {
+    const absl::StatusOr<cv::Mat> image = DecodeFixture(name);
+    ASSERT_TRUE(image.ok()) << name << ": " << image.status();
+    EXPECT_TRUE(SameBlocks(*image, BlocksRgb(), 12)) << name;
+  }
+}
+
+TEST(DecodeImageTest, JpegExifOrientationIsApplied) {
+  // OpenCV 4.6's imdecode applies it itself; this pins that behaviour down.
+  for (const int orientation : {6, 8}) {
+    const std::string name = "quad_exif" + std::to_string(orientation) + ".jpg";
+    const absl::StatusOr<cv::Mat> image = DecodeFixture(name);
+    ASSERT_TRUE(image.ok()) << name << ": " << image.status();
+    EXPECT_EQ(image->cols, 32) << name;
+    EXPECT_EQ(image->rows, 48) << name;
+    EXPECT_TRUE(SameBlocks(*image, OrientedByFormula(BlocksRgb(), orientation), 12)) << name;
+  }
+}
+
+TEST(DecodeImageTest, PngExifOrientationIsApplied) {
+  const absl::StatusOr<cv::Mat> image = DecodeFixture("rgb_exif6.png");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_TRUE(SameImage(*image, OrientedByFormula(PatternRgb(), 6)));
+}
+
+class WebpOrientationTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(WebpOrientationTest, MatchesPilExifTranspose) {
+  // imdecode ignores WebP EXIF; we apply it (make_fixtures.py checked these files
+  // against PIL's ImageOps.exif_transpose, which labelme uses).
+  const int orientation = GetParam();
+  const absl::StatusOr<cv::Mat> image =
+      DecodeFixture("rgb_exif" + std::to_string(orientation) + ".webp");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_TRUE(SameImage(*image, OrientedByFormula(PatternRgb(), orientation)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Orientations, WebpOrientationTest, ::testing::Range(2, 9));
+
+TEST(DecodeImageTest, BytesAfterJpegEndAreAllowed) {
+  const absl::StatusOr<cv::Mat> image = DecodeFixture("trailing_data.jpg");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->size(), cv::Size(64, 48));
+}
+
+TEST(DecodeImageTest, PixelLimitIsInclusive) {
+  DecodeOptions options;
+  options.max_pixels = 12 * 9;
+  EXPECT_TRUE(DecodeFixture("rgb.png", options).ok());
+  options.max_pixels = 12 * 9 - 1;
+  const absl::StatusOr<cv::Mat> image = DecodeFixture("rgb.png", options);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(image.status().message(), "image is 12x9 = 108 pixels, over the limit of 107");
+}
+
+struct BadInput {
+  const char* name;
+  absl::StatusCode code;
+  const char* message;
+};
+
+class BadInputTest : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputTest, FailsWithAClearMessage) {
+  const BadInput& c = GetParam();
+  const absl::StatusOr<cv::Mat> image = DecodeFixture(c.name);
+  ASSERT_FALSE(image.ok()) << c.name;
+  EXPECT_EQ(image.status().code(), c.code) << image.status();
+  EXPECT_THAT(image.status().message(), HasSubstr(c.message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, BadInputTest,
+    ::testing::Values(
+        BadInput{"huge_header.png", absl::StatusCode::kResourceExhausted,
+                 "image is 100000x100000 = 10000000000 pixels, over the limit of 67108864"},
+        BadInput{"text_as.png", absl::StatusCode::kInvalidArgument,
+                 "not a supported image (first bytes 68 65 6c 6c 6f 2c 20 74): expected "
+                 "JPEG, PNG, BMP, TIFF or WebP"},
+        BadInput{"truncated.jpg", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt JPEG: no end-of-image marker (FF D9)"},
+        BadInput{"truncated_eoi_in_comment.jpg", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt JPEG: no end-of-image marker (FF D9)"},
+        BadInput{"truncated.png", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt PNG: no IEND chunk"},
+        BadInput{"truncated.webp", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt WebP: RIFF size says"},
+        BadInput{"truncated.bmp", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt BMP: decoder failed"},
+        BadInput{"truncated.tif", absl::StatusCode::kInvalidArgument,
+                 "truncated or corrupt TIFF: decoder failed"}));
+
+TEST(DecodeImageTest, EmptyBytes) {
+  const absl::StatusOr<cv::Mat> image = DecodeImage("");
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(image.status().message(), "image is empty (0 bytes)");
+}
+
+TEST(DecodeImageTest, OversizedHeaderIsRejectedBeforeDecoding) {
+  // The example: a 20000x20000 PNG header followed by nothing at all.
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x4e\x20\0\0\x4e\x20\x08\x02\0\0\0", 29);
+  const absl::StatusOr<cv::Mat> image = DecodeImage(png);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(image.status().message(),
+            "image is 20000x20000 = 400000000 pixels, over the limit of 67108864");
+}
+
+TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
+  // SOI, a frame header, a scan header and garbage, then EOI: the walk passes and
+  // libjpeg must refuse (no Huffman tables).
+  std::string jpeg("\xFF\xD8", 2);
+  jpeg += std::string("\xFF\xC0\x00\x0B\x08\x00\x10\x00\x10\x01\x01\x11\x00", 13);
+  jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+  jpeg += std::string(64, '\x5A');
+  jpeg += std::string("\xFF\xD9", 2);
+  const absl::StatusOr<cv::Mat> image = DecodeImage(jpeg);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(image.status().message(), HasSubstr("truncated or corrupt JPEG: decoder failed"));
+}
+
+TEST(DecodeImageTest, NonPositiveLimitIsAnError) {
+  DecodeOptions options;
+  options.max_pixels = 0;
+  const absl::StatusOr<cv::Mat> image = DecodeFixture("rgb.png", options);
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.status().message(), HasSubstr("DecodeOptions.max_pixels must be positive"));
+}
+
+}  // namespace
+}  // namespace explainer::common

@@ -1,0 +1,182 @@
+// ParseLabelMe: labelme 5.x files, optional fields, and every rejected input.
+#include "common/labelme.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/common/test_files.h"
+
+namespace explainer::common {
+namespace {
+
+using ::explainer::testing::CommonData;
+using ::explainer::testing::ReadFileOrFail;
+using ::testing::HasSubstr;
+
+// A labelme 5.4 file as the tool writes it (Windows line endings, "mask": null).
+constexpr char kFile[] =
+    "{\r\n  \"version\": \"5.4.1\",\r\n  \"flags\": {},\r\n  \"shapes\": [\r\n"
+    "    {\"label\": \"tumor\", \"points\": [[1.5, 2.25], [10, 2], [6, 9.75]],\r\n"
+    "     \"group_id\": 3, \"description\": \"lytic\", \"shape_type\": \"polygon\",\r\n"
+    "     \"flags\": {}, \"mask\": null},\r\n"
+    "    {\"label\": \"box\", \"points\": [[0, 0], [4, 5]], \"group_id\": null,\r\n"
+    "     \"description\": null, \"shape_type\": \"rectangle\", \"flags\": null}\r\n"
+    "  ],\r\n  \"imagePath\": \"IMG1.jpeg\",\r\n  \"imageData\": \"aGVsbG8=\",\r\n"
+    "  \"imageHeight\": 20,\r\n  \"imageWidth\": 30\r\n}\r\n";
+
+TEST(ParseLabelMeTest, ReadsEveryField) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(kFile);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->version, "5.4.1");
+  EXPECT_EQ(a->image_path, "IMG1.jpeg");
+  EXPECT_EQ(a->image_height, 20);
+  EXPECT_EQ(a->image_width, 30);
+  ASSERT_EQ(a->shapes.size(), 2u);
+  const LabelMeShape& polygon = a->shapes[0];
+  EXPECT_EQ(polygon.label, "tumor");
+  EXPECT_EQ(polygon.shape_type, "polygon");
+  EXPECT_EQ(polygon.group_id, 3);
+  EXPECT_EQ(polygon.description, "lytic");
+  ASSERT_EQ(polygon.points.size(), 3u);
+  EXPECT_EQ(polygon.points[0], cv::Point2d(1.5, 2.25));
+  EXPECT_EQ(polygon.points[2], cv::Point2d(6, 9.75));
+  const LabelMeShape& box = a->shapes[1];
+  EXPECT_EQ(box.shape_type, "rectangle");
+  EXPECT_FALSE(box.group_id.has_value());
+  EXPECT_EQ(box.description, "");
+}
+
+TEST(ParseLabelMeTest, MissingOrNullShapeTypeIsPolygonAndSizeIsOptional) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(
+      R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]]},
+                     {"label": "b", "points": [[0,0],[1,0],[0,1]], "shape_type": null}],
+          "imageHeight": null})");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->shapes[0].shape_type, "polygon");
+  EXPECT_EQ(a->shapes[1].shape_type, "polygon");
+  EXPECT_EQ(a->image_height, 0);
+  EXPECT_EQ(a->image_width, 0);
+  EXPECT_EQ(a->version, "");
+}
+
+TEST(ParseLabelMeTest, AcceptsEveryShapeTypeWithItsPointCount) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(R"({"shapes": [
+      {"label": "p", "shape_type": "polygon", "points": [[0,0],[1,0],[0,1]]},
+      {"label": "r", "shape_type": "rectangle", "points": [[0,0],[1,1]]},
+      {"label": "c", "shape_type": "circle", "points": [[0,0],[1,1]]},
+      {"label": "l", "shape_type": "line", "points": [[0,0],[1,1]]},
+      {"label": "s", "shape_type": "linestrip", "points": [[0,0],[1,1],[2,0]]},
+      {"label": "t", "shape_type": "point", "points": [[0,0]]},
+      {"label": "o", "shape_type": "oriented_rectangle", "points": [[0,0],[1,0],[1,1],[0,1]]}
+    ]})");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->shapes.size(), 7u);
+}
+
+TEST(ParseLabelMeTest, ParsesEveryCommittedCaseFile) {
+  for (const char* name : {"masks/cases.json", "masks/random.json"}) {
+    const absl::StatusOr<LabelMeAnnotation> a =
+        ParseLabelMe(ReadFileOrFail(CommonData(name)));
+    ASSERT_TRUE(a.ok()) << name << ": " << a.status();
+    EXPECT_GT(a->shapes.size(), 30u);
+  }
+}
+
+struct BadJson {
+  const char* json;
+  const char* message;
+};
+
+class BadLabelMeTest : public ::testing::TestWithParam<BadJson> {};
+
+TEST_P(BadLabelMeTest, NamesTheProblem) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(GetParam().json);
+  ASSERT_FALSE(a.ok()) << GetParam().json;
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(a.status().message(), HasSubstr(GetParam().message));
+}
+
+#define POLY R"("points": [[0,0],[1,0],[0,1]])"
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, BadLabelMeTest,
+    ::testing::Values(
+        BadJson{"", "LabelMe JSON is malformed: "},
+        BadJson{R"({"shapes": [)", "LabelMe JSON is malformed: parse error at line 1"},
+        BadJson{R"({"shapes": [{"label": "a", "points": [[NaN, 1]]}]})",
+                "LabelMe JSON is malformed: "},
+        BadJson{R"({"shapes": [{"label": "a", "points": [[1e999, 1],[0,0],[1,1]]}]})",
+                "LabelMe JSON has a non-finite number: number overflow parsing '1e999'"},
+        BadJson{R"([1, 2])", "LabelMe JSON must be an object, got array"},
+        BadJson{R"({"version": "5"})", "shapes: missing"},
+        BadJson{R"({"shapes": {}})", "shapes: expected an array, got object"},
+        BadJson{R"({"shapes": [7]})", "shapes[0]: expected an object, got number"},
+        BadJson{R"({"shapes": [{)" POLY R"(}]})", "shapes[0].label: missing"},
+        BadJson{R"({"shapes": [{"label": 5, )" POLY R"(}]})",
+                "shapes[0].label: expected a string, got number"},
+        BadJson{R"({"shapes": [{"label": "a"}]})", "shapes[0].points: missing"},
+        BadJson{R"({"shapes": [{"label": "a", "points": "x"}]})",
+                "shapes[0].points: expected an array of [x, y], got string"},
+        BadJson{R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[2]]}]})",
+                "shapes[0].points[2]: expected [x, y] with two numbers, got [2]"},
+        BadJson{R"({"shapes": [{"label": "a", "points": [[0,0],["1",0],[2,2]]}]})",
+                "shapes[0].points[1]: expected [x, y] with two numbers"},
+        BadJson{R"({"shapes": [{"label": "a", )" POLY R"(}, {"label": "b",
+                    "points": [[0,0],[1,1]]}]})",
+                "shapes[1].points: a polygon needs at least 3 points, got 2"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "rectangle", )" POLY R"(}]})",
+                "shapes[0].points: a rectangle needs exactly 2 points, got 3"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "circle", "points": [[0,0]]}]})",
+                "shapes[0].points: a circle needs exactly 2 points, got 1"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "line", )" POLY R"(}]})",
+                "shapes[0].points: a line needs exactly 2 points, got 3"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "linestrip", "points": [[0,0]]}]})",
+                "shapes[0].points: a linestrip needs at least 2 points, got 1"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "point", "points": []}]})",
+                "shapes[0].points: a point needs exactly 1 point, got 0"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "oriented_rectangle", )" POLY
+                R"(}]})",
+                "shapes[0].points: an oriented_rectangle needs exactly 4 points, got 3"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "mask", "points": [[0,0],[9,9]],
+                    "mask": "iVBORw0KGgo="}]})",
+                "shapes[0].shape_type: shape type \"mask\" (a bitmap mask) is not supported"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "spline", )" POLY R"(}]})",
+                "shapes[0].shape_type: unknown shape type \"spline\" (expected polygon, "
+                "rectangle, circle, line, linestrip, point or oriented_rectangle)"},
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": 3, )" POLY R"(}]})",
+                "shapes[0].shape_type: expected a string or null, got number"},
+        BadJson{R"({"shapes": [{"label": "a", "group_id": "g", )" POLY R"(}]})",
+                "shapes[0].group_id: expected an integer or null, got \"g\""},
+        BadJson{R"({"shapes": [{"label": "a", "group_id": 1.5, )" POLY R"(}]})",
+                "shapes[0].group_id: expected an integer or null, got 1.5"},
+        BadJson{R"({"shapes": [{"label": "a", "description": [], )" POLY R"(}]})",
+                "shapes[0].description: expected a string or null, got array"},
+        BadJson{R"({"shapes": [{"label": "a", "flags": 1, )" POLY R"(}]})",
+                "shapes[0].flags: expected an object or null, got number"},
+        BadJson{R"({"shapes": [], "imageHeight": -4})",
+                "imageHeight: expected a positive integer, got -4"},
+        BadJson{R"({"shapes": [], "imageWidth": 12.5})",
+                "imageWidth: expected a positive integer, got 12.5"},
+        BadJson{R"({"shapes": [], "imageWidth": 0})",
+                "imageWidth: expected a positive integer, got 0"},
+        BadJson{R"({"shapes": [], "imagePath": 1})",
+                "imagePath: expected a string or null, got number"},
+        BadJson{R"({"shapes": [], "version": false})",
+                "version: expected a string or null, got boolean"},
+        BadJson{R"({"shapes": [], "flags": "x"})",
+                "flags: expected an object or null, got string"}));
+
+#undef POLY
+
+TEST(ParseLabelMeTest, ImageDataIsNeverDecoded) {
+  // Any imageData is ignored, even one that is not base64 at all.
+  const absl::StatusOr<LabelMeAnnotation> a =
+      ParseLabelMe(R"({"shapes": [], "imageData": {"not": "base64"}})");
+  ASSERT_TRUE(a.ok()) << a.status();
+}
+
+}  // namespace
+}  // namespace explainer::common

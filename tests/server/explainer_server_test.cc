@@ -1,0 +1,500 @@
+// In-process gRPC tests of the whole server (real gRPC on 127.0.0.1:0, real pipeline)
+// around a fake engine: stream semantics, backpressure, errors, health, reflection,
+// cancellation and shutdown. No LibTorch; no timing assertions.
+#include "service/server/explainer_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "explainer/v1/explainer.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/server/test_support.h"
+
+namespace explainer::server {
+namespace {
+
+using ::explainer::server::testing::FakeRun;
+using ::explainer::server::testing::FakeSpec;
+using ::explainer::server::testing::HealthStatus;
+using ::explainer::server::testing::LabelMeJson;
+using ::explainer::server::testing::PickFreePort;
+using ::explainer::server::testing::PngBytes;
+using ::explainer::server::testing::ReflectedServices;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
+constexpr int kServing = 1;
+constexpr int kNotServing = 2;
+
+// Polls `done` until it holds; a hang guard, not a timing check.
+template <typename F>
+bool Eventually(F done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+// FakeRun, but when held, the next batch waits until Release(): the engine is "busy",
+// so items pile up behind it in a known state.
+class GatedRunner {
+ public:
+  BatchRunner AsRunner() {
+    return [this](absl::Span<const engine::EngineItem> batch) {
+      bool hold;
+      {
+        absl::MutexLock lock(&mu_);
+        batch_sizes_.push_back(static_cast<int>(batch.size()));
+        hold = hold_;
+        hold_ = false;
+        if (hold) holding_ = true;
+      }
+      if (hold) release_.WaitForNotification();
+      return FakeRun(batch);
+    };
+  }
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    hold_ = true;
+  }
+  bool WaitHolding() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&holding_), absl::Seconds(60));
+  }
+  void Release() { release_.Notify(); }
+  std::vector<int> batch_sizes() {
+    absl::MutexLock lock(&mu_);
+    return batch_sizes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<int> batch_sizes_ ABSL_GUARDED_BY(mu_);
+  absl::Notification release_;
+};
+
+ServerOptions TestOptions() {
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.workers = 2;
+  options.max_batch_size = 8;
+  options.batch_delay = absl::Milliseconds(2);
+  options.stream_window = 32;
+  options.shutdown_grace = absl::Seconds(2);
+  return options;
+}
+
+v1::ExplainRequest Request(const std::string& id, std::string image) {
+  v1::ExplainRequest request;
+  request.set_request_id(id);
+  request.set_image(std::move(image));
+  return request;
+}
+
+class ExplainerServerTest : public ::testing::Test {
+ protected:
+  void Start(ServerOptions options = TestOptions()) {
+    absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
+        ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", runner_.AsRunner());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::Explainer::NewStub(channel_);
+  }
+
+  static void SetDeadline(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  }
+
+  // Sends every request on one stream, half-closes, reads every answer.
+  std::vector<v1::ExplainResponse> Stream(const std::vector<v1::ExplainRequest>& requests,
+                                          grpc::Status* status) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    auto stream = stub_->Explain(&context);
+    std::vector<v1::ExplainResponse> responses;
+    // Reading on a second thread: with a window, writes can wait on our reads.
+    std::thread reader([&] {
+      v1::ExplainResponse response;
+      while (stream->Read(&response)) responses.push_back(response);
+    });
+    for (const v1::ExplainRequest& request : requests) {
+      if (!stream->Write(request)) break;
+    }
+    stream->WritesDone();
+    reader.join();
+    *status = stream->Finish();
+    return responses;
+  }
+
+  GatedRunner runner_;
+  std::unique_ptr<ExplainerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Explainer::Stub> stub_;
+};
+
+TEST_F(ExplainerServerTest, StartupLineHealthAndReflection) {
+  Start();
+  EXPECT_GT(server_->port(), 0);
+  EXPECT_EQ(server_->StartupLine(),
+            absl::StrCat("explainer-server: serving model \"fake\" version 1.0 (classes: "
+                         "Normal, Benign, Malignant) on cpu at 127.0.0.1:",
+                         server_->port()));
+  EXPECT_EQ(HealthStatus(channel_, "").value_or(-1), kServing);
+  EXPECT_EQ(HealthStatus(channel_, "explainer.v1.Explainer").value_or(-1), kServing);
+  EXPECT_EQ(HealthStatus(channel_, "no.such.Service").status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<std::vector<std::string>> services = ReflectedServices(channel_);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, Contains("explainer.v1.Explainer"));
+  EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
+}
+
+TEST_F(ExplainerServerTest, NotServingUntilTheWarmUpBatchHasRun) {
+  ServerOptions options = TestOptions();
+  const int port = PickFreePort();
+  ASSERT_GT(port, 0);
+  options.address = absl::StrCat("127.0.0.1:", port);
+  runner_.Hold();  // the warm-up batch waits
+  std::unique_ptr<ExplainerServer> server;
+  std::thread starter([&] {
+    auto started =
+        ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", runner_.AsRunner());
+    ASSERT_TRUE(started.ok()) << started.status();
+    server = std::move(*started);
+  });
+  ASSERT_TRUE(runner_.WaitHolding());
+  auto channel = grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<int> overall, named;
+  ASSERT_TRUE(Eventually([&] {  // the port opens just before the warm-up starts
+    overall = HealthStatus(channel, "");
+    return overall.ok();
+  }));
+  named = HealthStatus(channel, "explainer.v1.Explainer");
+  EXPECT_EQ(*overall, kNotServing);
+  EXPECT_EQ(named.value_or(-1), kNotServing);
+  runner_.Release();
+  starter.join();
+  EXPECT_EQ(HealthStatus(channel, "").value_or(-1), kServing);
+  EXPECT_EQ(HealthStatus(channel, "explainer.v1.Explainer").value_or(-1), kServing);
+}
+
+TEST(ExplainerServerStartTest, FailedWarmUpFailsStart) {
+  auto server = ExplainerServer::StartWithRunner(
+      TestOptions(), FakeSpec(), "cpu",
+      [](absl::Span<const engine::EngineItem>)
+          -> absl::StatusOr<std::vector<engine::EngineResult>> {
+        return absl::InternalError("no kernel image is available");
+      });
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(server.status().message(), "warm-up batch failed: no kernel image is available");
+}
+
+TEST(ExplainerServerStartTest, AddressInUseFailsStart) {
+  auto first = ExplainerServer::StartWithRunner(TestOptions(), FakeSpec(), "cpu", FakeRun);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ServerOptions options = TestOptions();
+  options.address = (*first)->address();
+  auto second = ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", FakeRun);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot listen on ", options.address,
+                         ": the address is in use or is not a valid host:port"));
+}
+
+TEST_F(ExplainerServerTest, StreamAnswersEveryItemOnceBadOnesWithMessages) {
+  Start();
+  std::vector<v1::ExplainRequest> requests;
+  for (int i = 0; i < 12; ++i) {
+    requests.push_back(Request(absl::StrCat("ok-", i), PngBytes(20 + i, 30, 200)));
+  }
+  requests.push_back(Request("corrupt", PngBytes(40, 30).substr(0, 40)));
+  requests.push_back(Request("empty", ""));
+  requests.push_back(Request("text", "just some text"));
+  v1::ExplainRequest bad_annotation = Request("bad-annotation", PngBytes(40, 30));
+  bad_annotation.set_annotation_json(LabelMeJson(40, 30, {}, "hexagon"));
+  requests.push_back(bad_annotation);
+  v1::ExplainRequest bad_class = Request("bad-class", PngBytes(40, 30));
+  bad_class.mutable_options()->set_target_class(3);
+  requests.push_back(bad_class);
+  v1::ExplainRequest bad_threshold = Request("bad-threshold", PngBytes(40, 30));
+  bad_threshold.mutable_options()->add_iou_thresholds(2.0f);
+  requests.push_back(bad_threshold);
+  requests.push_back(Request("", PngBytes(40, 30)));
+
+  grpc::Status status;
+  std::vector<v1::ExplainResponse> responses = Stream(requests, &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(responses.size(), requests.size());
+  std::map<std::string, v1::ExplainResponse> by_id;
+  for (const v1::ExplainResponse& response : responses) {
+    EXPECT_TRUE(by_id.emplace(response.request_id(), response).second)
+        << "answered twice: " << response.request_id();
+  }
+  for (int i = 0; i < 12; ++i) {
+    const v1::ExplainResponse& ok = by_id[absl::StrCat("ok-", i)];
+    ASSERT_TRUE(ok.has_result()) << ok.DebugString();
+    EXPECT_EQ(ok.result().predicted_name(), "Malignant");
+    EXPECT_EQ(ok.result().original_width(), 20 + i);
+  }
+  auto error_of = [&](const std::string& id) { return by_id[id].error(); };
+  EXPECT_EQ(error_of("corrupt").code(), 3);
+  EXPECT_THAT(error_of("corrupt").message(), StartsWith("image: truncated or corrupt PNG"));
+  EXPECT_EQ(error_of("empty").message(),
+            "image: empty (the request carried no image bytes)");
+  EXPECT_THAT(error_of("text").message(), StartsWith("image: not a supported image"));
+  EXPECT_THAT(error_of("bad-annotation").message(),
+              StartsWith("annotation_json: shapes[0].shape_type: unknown shape type "
+                         "\"hexagon\""));
+  EXPECT_THAT(error_of("bad-class").message(),
+              StartsWith("options.target_class: 3 is out of range"));
+  EXPECT_EQ(error_of("bad-threshold").message(),
+            "options.iou_thresholds[0]: 2 is outside [0, 1]");
+  EXPECT_EQ(error_of("").code(), 3);
+  EXPECT_EQ(error_of("").message(),
+            "request_id: empty; every request on an Explain stream needs an id that is "
+            "unique within the stream");
+  EXPECT_EQ(server_->items_in_flight(), 0);
+}
+
+TEST_F(ExplainerServerTest, DuplicateIdInFlightIsRejectedAndTheFirstStillAnswered) {
+  Start();
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  ASSERT_TRUE(stream->Write(Request("a", PngBytes(40, 30))));
+  ASSERT_TRUE(runner_.WaitHolding());  // "a" is inside the engine
+  ASSERT_TRUE(stream->Write(Request("a", PngBytes(50, 30))));
+  v1::ExplainResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.request_id(), "a");
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().code(), 6);  // ALREADY_EXISTS
+  EXPECT_EQ(response.error().message(),
+            "request_id: \"a\" is already in flight on this stream; ids must be unique "
+            "within a stream");
+  runner_.Release();
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.request_id(), "a");
+  ASSERT_TRUE(response.has_result());
+  EXPECT_EQ(response.result().original_width(), 40);
+  // Once answered, the id may be used again.
+  ASSERT_TRUE(stream->Write(Request("a", PngBytes(60, 30))));
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_result());
+  EXPECT_EQ(response.result().original_width(), 60);
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(ExplainerServerTest, WindowBoundsTheItemsAStreamHasInFlight) {
+  ServerOptions options = TestOptions();
+  options.stream_window = 4;
+  Start(options);
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  for (int i = 0; i < 20; ++i) {  // small messages: all fit in HTTP/2's buffers
+    ASSERT_TRUE(stream->Write(Request(absl::StrCat("r", i), PngBytes(30, 30))));
+  }
+  ASSERT_TRUE(runner_.WaitHolding());
+  ASSERT_TRUE(Eventually([&] { return server_->items_in_flight() >= 4; }));
+  // Give a broken window every chance to admit more.
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(server_->items_in_flight(), 4);
+  runner_.Release();
+  stream->WritesDone();
+  int answered = 0;
+  v1::ExplainResponse response;
+  while (stream->Read(&response)) {
+    EXPECT_TRUE(response.has_result()) << response.DebugString();
+    ++answered;
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answered, 20);
+}
+
+TEST_F(ExplainerServerTest, ConcurrentStreamsShareBatches) {
+  Start();
+  runner_.Hold();
+  // A third stream's item occupies the engine while two others queue up.
+  grpc::ClientContext blocker_context;
+  SetDeadline(&blocker_context);
+  auto blocker = stub_->Explain(&blocker_context);
+  ASSERT_TRUE(blocker->Write(Request("blocker", PngBytes(30, 30))));
+  ASSERT_TRUE(runner_.WaitHolding());
+
+  grpc::ClientContext context_a, context_b;
+  SetDeadline(&context_a);
+  SetDeadline(&context_b);
+  auto a = stub_->Explain(&context_a);
+  auto b = stub_->Explain(&context_b);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a->Write(Request(absl::StrCat("a", i), PngBytes(30, 30, 250))));
+    ASSERT_TRUE(b->Write(Request(absl::StrCat("b", i), PngBytes(30, 30, 5))));
+  }
+  ASSERT_TRUE(Eventually([&] { return server_->items_waiting_for_batch() == 6; }));
+  runner_.Release();
+
+  for (auto* stream : {a.get(), b.get(), blocker.get()}) stream->WritesDone();
+  std::map<std::string, v1::ExplainResponse> by_id;
+  for (auto* stream : {a.get(), b.get(), blocker.get()}) {
+    v1::ExplainResponse response;
+    while (stream->Read(&response)) by_id[response.request_id()] = response;
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  ASSERT_EQ(by_id.size(), 7u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(by_id[absl::StrCat("a", i)].result().predicted_name(), "Malignant");
+    EXPECT_EQ(by_id[absl::StrCat("b", i)].result().predicted_name(), "Normal");
+    EXPECT_EQ(by_id[absl::StrCat("a", i)].result().timings().batch_size(), 6);
+  }
+  // Warm-up, the blocker, then one batch with both streams' items.
+  EXPECT_THAT(runner_.batch_sizes(), ElementsAre(1, 1, 6));
+}
+
+TEST_F(ExplainerServerTest, UnaryAndStreamingGiveTheSameResult) {
+  Start();
+  v1::ExplainRequest request = Request("same", PngBytes(41, 29, 220));
+  request.set_annotation_json(LabelMeJson(41, 29, {{"tumor", 2, 3, 20, 25}}));
+  request.mutable_options()->set_return_raw_heatmap(true);
+  request.mutable_options()->set_return_heatmap_png(true);
+  request.mutable_options()->set_return_overlay_png(true);
+  request.mutable_options()->set_overlay_image_weight(0.3f);
+  request.mutable_options()->set_target_class(1);
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse unary;
+  ASSERT_TRUE(stub_->ExplainImage(&context, request, &unary).ok());
+  grpc::Status status;
+  std::vector<v1::ExplainResponse> streamed = Stream({request}, &status);
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(streamed.size(), 1u);
+
+  ASSERT_TRUE(unary.has_result()) << unary.DebugString();
+  EXPECT_EQ(unary.request_id(), "same");
+  EXPECT_EQ(unary.result().explained_index(), 1);
+  EXPECT_TRUE(unary.result().has_annotation());
+  EXPECT_FALSE(unary.result().overlay_png().empty());
+  v1::ExplainResult a = unary.result();
+  v1::ExplainResult b = streamed[0].result();
+  a.clear_timings();
+  b.clear_timings();
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+}
+
+TEST_F(ExplainerServerTest, UnaryBadItemIsAnItemErrorNotAnRpcError) {
+  Start();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse response;
+  const grpc::Status status =
+      stub_->ExplainImage(&context, Request("", "not an image"), &response);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(response.error().code(), 3);
+  EXPECT_THAT(response.error().message(), StartsWith("image: not a supported image"));
+}
+
+TEST_F(ExplainerServerTest, GetModelInfo) {
+  ServerOptions options = TestOptions();
+  options.max_batch_size = 5;
+  options.max_image_pixels = 12345;
+  Start(options);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ModelInfo info;
+  ASSERT_TRUE(stub_->GetModelInfo(&context, v1::GetModelInfoRequest(), &info).ok());
+  EXPECT_EQ(info.name(), "fake");
+  EXPECT_EQ(info.version(), "1.0");
+  EXPECT_THAT(info.class_names(), ElementsAre("Normal", "Benign", "Malignant"));
+  EXPECT_EQ(info.input_width(), 16);
+  EXPECT_EQ(info.input_height(), 16);
+  EXPECT_THAT(info.mean(), ElementsAre(0.485f, 0.456f, 0.406f));
+  EXPECT_THAT(info.std(), ElementsAre(0.229f, 0.224f, 0.225f));
+  EXPECT_EQ(info.device(), "cpu");
+  EXPECT_EQ(info.target_layer(), "fake.features");
+  EXPECT_THAT(info.methods(), ElementsAre(v1::CAM_METHOD_GRAD_CAM));
+  EXPECT_EQ(info.max_batch_size(), 5);
+  EXPECT_EQ(info.max_image_pixels(), 12345);
+}
+
+TEST_F(ExplainerServerTest, MessageOverTheLimitFailsTheCall) {
+  ServerOptions options = TestOptions();
+  options.max_message_bytes = 1024 * 1024;
+  Start(options);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse response;
+  const grpc::Status status = stub_->ExplainImage(
+      &context, Request("big", std::string(2 * 1024 * 1024, 'x')), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(HealthStatus(channel_, "").value_or(-1), kServing);
+}
+
+TEST_F(ExplainerServerTest, CancelledStreamIsCleanedUpAndTheServerGoesOn) {
+  Start();
+  runner_.Hold();
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    auto stream = stub_->Explain(&context);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(stream->Write(Request(absl::StrCat("c", i), PngBytes(30, 30))));
+    }
+    ASSERT_TRUE(runner_.WaitHolding());
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  runner_.Release();  // the pipeline now answers a reactor whose call is gone
+  ASSERT_TRUE(Eventually([&] { return server_->items_in_flight() == 0; }));
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse response;
+  ASSERT_TRUE(stub_->ExplainImage(&context, Request("after", PngBytes(30, 30)), &response)
+                  .ok());
+  EXPECT_TRUE(response.has_result());
+}
+
+TEST_F(ExplainerServerTest, ShutdownEndsAnOpenStream) {
+  ServerOptions options = TestOptions();
+  options.shutdown_grace = absl::Milliseconds(100);
+  Start(options);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  ASSERT_TRUE(stream->Write(Request("x", PngBytes(30, 30))));
+  v1::ExplainResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_TRUE(response.has_result());
+  // The client never half-closes; shutdown must not wait for it forever.
+  server_->Shutdown();
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_FALSE(stream->Finish().ok());
+  server_->Shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace explainer::server
