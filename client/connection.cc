@@ -19,16 +19,16 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   // too small. Must match the server's --max_message_mb.
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      options.server, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
   const absl::Time deadline = absl::Now() + options.connect_timeout;
   if (!channel->WaitForConnected(absl::ToChronoTime(deadline))) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot reach the explainer server at ", options.server, " (no connection within ",
-        absl::FormatDuration(options.connect_timeout),
-        "). Is explainer-server running there? Start it with: explainer-server "
-        "--address=",
-        options.server, " (or point --server at a running one)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the explainer server at ", options.server,
+                     " (no connection within ", absl::FormatDuration(options.connect_timeout),
+                     "). Is explainer-server running there? Start it with: explainer-server "
+                     "--address=",
+                     options.server, " (or point --server at a running one)"));
   }
   return channel;
 }
@@ -44,15 +44,14 @@ absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
   return info;
 }
 
-std::string DescribeCallError(const absl::Status& status,
-                              const ConnectionOptions& options) {
+std::string DescribeCallError(const absl::Status& status, const ConnectionOptions& options) {
   const std::string server_says =
       status.message().empty() ? "" : absl::StrCat(" (", status.message(), ")");
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
       return absl::StrCat("the explainer server at ", options.server,
-                          " is unavailable: it is down, restarting or unreachable",
-                          server_says, ". Is explainer-server running there?");
+                          " is unavailable: it is down, restarting or unreachable", server_says,
+                          ". Is explainer-server running there?");
     case absl::StatusCode::kDeadlineExceeded:
       return absl::StrCat("the explainer server at ", options.server,
                           " is too slow: ", status.message(),
@@ -61,10 +60,11 @@ std::string DescribeCallError(const absl::Status& status,
     case absl::StatusCode::kResourceExhausted:
       return absl::StrCat("the explainer server at ", options.server,
                           " refused: RESOURCE_EXHAUSTED", server_says,
-                          "; for message size limits see the client's --max-message-mb and the server's --max_message_mb");
+                          "; for message size limits see the client's --max-message-mb and the "
+                          "server's --max_message_mb");
     default:
-      return absl::StrCat("the explainer server at ", options.server, " refused: ",
-                          absl::StatusCodeToString(status.code()), server_says);
+      return absl::StrCat("the explainer server at ", options.server,
+                          " refused: ", absl::StatusCodeToString(status.code()), server_says);
   }
 }
 

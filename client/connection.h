@@ -25,8 +25,7 @@ absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
 
 // One line for a failed call: says whether the server is down, slow or refused,
 // names the address, and keeps the server's own message.
-std::string DescribeCallError(const absl::Status& status,
-                              const ConnectionOptions& options);
+std::string DescribeCallError(const absl::Status& status, const ConnectionOptions& options);
 
 }  // namespace explainer::client
 

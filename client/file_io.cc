@@ -47,9 +47,10 @@ absl::StatusOr<std::string> ReadFileBytes(const std::string& path, int64_t max_b
   const long size = std::ftell(file.get());
   if (size < 0) return ErrnoError(errno, what);
   if (size > max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        path, " is ", size, " bytes, over the ", max_bytes,
-        "-byte message limit (raise the client's --max-message-mb and the server's --max_message_mb)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, " is ", size, " bytes, over the ", max_bytes,
+                     "-byte message limit (raise the client's --max-message-mb and the server's "
+                     "--max_message_mb)"));
   }
   std::rewind(file.get());
   std::string bytes(static_cast<size_t>(size), '\0');

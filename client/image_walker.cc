@@ -53,8 +53,7 @@ void AssignOutputStems(std::vector<ImageItem>& items) {
     std::string stem = plain_stem(item);
     if (uses[stem] > 1) {
       const fs::path rel(item.relative_path);
-      stem = (rel.parent_path() /
-              absl::StrReplaceAll(rel.filename().string(), {{".", "_"}}))
+      stem = (rel.parent_path() / absl::StrReplaceAll(rel.filename().string(), {{".", "_"}}))
                  .generic_string();
     }
     std::string unique = stem;
@@ -68,8 +67,7 @@ absl::StatusOr<fs::path> CheckAnnotationsDir(const std::string& dir) {
   if (dir.empty()) return fs::path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--annotations-dir: ", dir, " is not a folder"));
+    return absl::InvalidArgumentError(absl::StrCat("--annotations-dir: ", dir, " is not a folder"));
   }
   return fs::path(dir);
 }
@@ -77,8 +75,7 @@ absl::StatusOr<fs::path> CheckAnnotationsDir(const std::string& dir) {
 }  // namespace
 
 bool HasImageExtension(absl::string_view path) {
-  const std::string ext =
-      absl::AsciiStrToLower(fs::path(std::string(path)).extension().string());
+  const std::string ext = absl::AsciiStrToLower(fs::path(std::string(path)).extension().string());
   return std::find(std::begin(kImageExtensions), std::end(kImageExtensions), ext) !=
          std::end(kImageExtensions);
 }
@@ -91,8 +88,8 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
   if (!options.image.empty()) {
     const fs::path image(options.image);
     if (fs::is_directory(image, ec)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--image: ", options.image, " is a folder; use --input-dir for folders"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--image: ", options.image, " is a folder; use --input-dir for folders"));
     }
     if (!fs::exists(fs::symlink_status(image, ec))) {
       return absl::InvalidArgumentError(
@@ -101,32 +98,30 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     ImageItem item;
     item.path = image.string();
     item.relative_path = image.filename().string();
-    item.annotation_path =
-        FindAnnotation(*annotations_dir, fs::path(), image.stem().string());
+    item.annotation_path = FindAnnotation(*annotations_dir, fs::path(), image.stem().string());
     item.output_stem = image.stem().string();
     return std::vector<ImageItem>{item};
   }
 
   const fs::path root(options.input_dir);
   if (!fs::is_directory(root, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--input-dir: ", options.input_dir,
-        fs::exists(root, ec) ? " is not a folder" : " does not exist"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--input-dir: ", options.input_dir,
+                     fs::exists(root, ec) ? " is not a folder" : " does not exist"));
   }
   fs::path exclude;
   if (!options.exclude_dir.empty()) exclude = fs::weakly_canonical(options.exclude_dir, ec);
 
   std::vector<ImageItem> items;
-  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied,
-                                      ec);
+  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
   if (ec) {
     return absl::InvalidArgumentError(
         absl::StrCat("--input-dir: cannot list ", options.input_dir, ": ", ec.message()));
   }
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
-      return absl::InternalError(absl::StrCat("--input-dir: error while walking ",
-                                              options.input_dir, ": ", ec.message()));
+      return absl::InternalError(
+          absl::StrCat("--input-dir: error while walking ", options.input_dir, ": ", ec.message()));
     }
     const fs::directory_entry& entry = *it;
     std::error_code entry_ec;
@@ -141,13 +136,12 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     ImageItem item;
     item.path = entry.path().string();
     item.relative_path = rel.generic_string();
-    item.annotation_path =
-        FindAnnotation(*annotations_dir, rel.parent_path(), rel.stem().string());
+    item.annotation_path = FindAnnotation(*annotations_dir, rel.parent_path(), rel.stem().string());
     items.push_back(std::move(item));
   }
   if (items.empty()) {
-    return absl::NotFoundError(absl::StrCat("--input-dir: no images (", kExtensionList,
-                                            ") under ", options.input_dir));
+    return absl::NotFoundError(
+        absl::StrCat("--input-dir: no images (", kExtensionList, ") under ", options.input_dir));
   }
   std::sort(items.begin(), items.end(), [](const ImageItem& a, const ImageItem& b) {
     return a.relative_path < b.relative_path;

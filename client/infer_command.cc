@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -55,8 +55,7 @@ ItemError ClientError(const absl::Status& status) {
 }
 
 // The record of one answered item; writes its output files.
-ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer,
-                      const InferOptions& options) {
+ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOptions& options) {
   ItemRecord record;
   record.file = item.relative_path;
   record.request_id = item.relative_path;
@@ -73,14 +72,13 @@ ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer,
     return record;
   }
   if (!response.has_result()) {
-    record.error = ClientError(
-        absl::InternalError("the server's answer has neither a result nor an error"));
+    record.error =
+        ClientError(absl::InternalError("the server's answer has neither a result nor an error"));
     return record;
   }
   explainer::v1::ExplainResult* result = response.mutable_result();
-  absl::StatusOr<OutputFiles> files =
-      WriteOutputs(*result, OutputRequest{options.out_dir, item.output_stem, options.heatmap,
-                                          options.save_cam});
+  absl::StatusOr<OutputFiles> files = WriteOutputs(
+      *result, OutputRequest{options.out_dir, item.output_stem, options.heatmap, options.save_cam});
   if (!files.ok()) {
     record.error = ClientError(files.status());
     return record;
@@ -98,8 +96,8 @@ ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer,
 
 int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<ImageItem>> found = FindImages(WalkOptions{
-      options.image, options.input_dir, options.annotations_dir, options.out_dir});
+  absl::StatusOr<std::vector<ImageItem>> found = FindImages(
+      WalkOptions{options.image, options.input_dir, options.annotations_dir, options.out_dir});
   if (!found.ok()) {
     PrintError(err, std::string(found.status().message()));
     return found.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;
@@ -138,11 +136,10 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
     }
     target_class = *index;
   }
-  if (info->methods_size() > 0 &&
-      std::find(info->methods().begin(), info->methods().end(), options.method) ==
-          info->methods().end()) {
-    PrintError(err, absl::StrCat("--method: the server does not offer ",
-                                 CamMethodName(options.method)));
+  if (info->methods_size() > 0 && std::find(info->methods().begin(), info->methods().end(),
+                                            options.method) == info->methods().end()) {
+    PrintError(err,
+               absl::StrCat("--method: the server does not offer ", CamMethodName(options.method)));
     return kExitUsage;
   }
 
@@ -156,12 +153,11 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
 
   size_t annotated = 0;
   for (const ImageItem& item : items) annotated += item.annotation_path.empty() ? 0 : 1;
-  std::fprintf(out, "explainer infer: %zu image(s)%s, model \"%s\" %s (%s) on %s at %s\n",
-               items.size(),
-               annotated > 0 ? absl::StrCat(", ", annotated, " with annotations").c_str() : "",
-               info->name().c_str(), info->version().c_str(),
-               absl::StrJoin(class_names, ", ").c_str(), info->device().c_str(),
-               options.connection.server.c_str());
+  std::fprintf(
+      out, "explainer infer: %zu image(s)%s, model \"%s\" %s (%s) on %s at %s\n", items.size(),
+      annotated > 0 ? absl::StrCat(", ", annotated, " with annotations").c_str() : "",
+      info->name().c_str(), info->version().c_str(), absl::StrJoin(class_names, ", ").c_str(),
+      info->device().c_str(), options.connection.server.c_str());
   std::fflush(out);
 
   const explainer::v1::ExplainOptions request_options = RequestOptions(options, target_class);
@@ -171,9 +167,9 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   int done = 0;
   int errors = 0;
 
-  StreamingExplainer explainer(
-      stub.get(), StreamOptions{options.window, options.connection.deadline,
-                                options.connection.max_message_bytes});
+  StreamingExplainer explainer(stub.get(),
+                               StreamOptions{options.window, options.connection.deadline,
+                                             options.connection.max_message_bytes});
   auto make_request = [&](size_t index) -> absl::StatusOr<ExplainRequest> {
     const ImageItem& item = items[index];
     ExplainRequest request;
@@ -196,13 +192,13 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
     const bool answered = answer.response.ok();
     const ItemRecord record = MakeRecord(item, answer, options);
     summary.Add(record, answered);
-    if (write_status.ok()) write_status = (*results)->Add(answer.index, RecordToJson(record, class_names));
+    if (write_status.ok())
+      write_status = (*results)->Add(answer.index, RecordToJson(record, class_names));
     ++done;
     if (record.error) ++errors;
     progress.Update(done, errors);
   };
-  const absl::Status stream_status =
-      explainer.Run(items.size(), make_request, on_answer);
+  const absl::Status stream_status = explainer.Run(items.size(), make_request, on_answer);
   progress.Finish();
   if (write_status.ok()) write_status = (*results)->Close();
 
@@ -215,14 +211,14 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   }
   const SummaryFigures figures = summary.Figures();
   if (!stream_status.ok()) {
-    PrintError(err, absl::StrCat(DescribeCallError(stream_status, options.connection),
-                                 ". ", figures.answered, " of ", figures.images,
+    PrintError(err, absl::StrCat(DescribeCallError(stream_status, options.connection), ". ",
+                                 figures.answered, " of ", figures.images,
                                  " image(s) were answered; see ", results_path));
     return kExitServer;
   }
   if (figures.succeeded == 0) {
-    PrintError(err, absl::StrCat("every image failed (", figures.images,
-                                 " error(s)); see ", results_path));
+    PrintError(err, absl::StrCat("every image failed (", figures.images, " error(s)); see ",
+                                 results_path));
     return kExitFailed;
   }
   return kExitOk;

@@ -12,7 +12,7 @@
 namespace explainer::client {
 
 struct ItemError {
-  int code = 0;          // google.rpc.Code
+  int code = 0;  // google.rpc.Code
   std::string message;
   // "server": the server's per-item error. "client": found here (unreadable file,
   // too large, stream ended before the answer, output not writable).
@@ -27,7 +27,7 @@ struct OutputFiles {
 };
 
 struct ItemRecord {
-  std::string file;             // relative to the input folder, '/'
+  std::string file;  // relative to the input folder, '/'
   std::string request_id;
   std::string annotation_file;  // the paired LabelMe file as given; empty: none
   std::optional<ItemError> error;

@@ -41,8 +41,7 @@ namespace {
 
 ConnectionFlagValues ConnectionFlags() {
   return ConnectionFlagValues{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_connect_timeout),
-                              absl::GetFlag(FLAGS_deadline),
-                              absl::GetFlag(FLAGS_max_message_mb)};
+                              absl::GetFlag(FLAGS_deadline), absl::GetFlag(FLAGS_max_message_mb)};
 }
 
 int UsageError(const std::string& command, const std::string& message) {
@@ -97,17 +96,17 @@ int Main(int argc, char** argv) {
   }
   if (command.empty()) {
     std::fputs(UsageText("").c_str(), stderr);
-    return UsageError("", "missing subcommand (one of: " +
-                              absl::StrJoin(CommandNames(), ", ") + ")");
+    return UsageError("",
+                      "missing subcommand (one of: " + absl::StrJoin(CommandNames(), ", ") + ")");
   }
   if (positional.size() > 2) {
-    return UsageError(command, std::string("unexpected argument '") + positional[2] +
-                                   "' (flags start with --)");
+    return UsageError(
+        command, std::string("unexpected argument '") + positional[2] + "' (flags start with --)");
   }
   if (command == "infer") return Infer();
   if (command == "info") return Info();
-  return UsageError("", "unknown subcommand '" + command + "' (one of: " +
-                            absl::StrJoin(CommandNames(), ", ") + ")");
+  return UsageError("", "unknown subcommand '" + command +
+                            "' (one of: " + absl::StrJoin(CommandNames(), ", ") + ")");
 }
 
 }  // namespace

@@ -21,8 +21,7 @@ constexpr int kMaxMessageMb = 2047;  // gRPC sizes are int32 bytes
 
 }  // namespace
 
-absl::StatusOr<ConnectionOptions> ParseConnectionOptions(
-    const ConnectionFlagValues& values) {
+absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values) {
   ConnectionOptions options;
   options.server = std::string(absl::StripAsciiWhitespace(values.server));
   if (options.server.empty()) {
@@ -31,18 +30,16 @@ absl::StatusOr<ConnectionOptions> ParseConnectionOptions(
         "--server=127.0.0.1:50051");
   }
   if (values.connect_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--connect-timeout: must be positive, got ",
-                     absl::FormatDuration(values.connect_timeout)));
+    return absl::InvalidArgumentError(absl::StrCat("--connect-timeout: must be positive, got ",
+                                                   absl::FormatDuration(values.connect_timeout)));
   }
   if (values.deadline <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--deadline: must be positive, got ", absl::FormatDuration(values.deadline)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--deadline: must be positive, got ", absl::FormatDuration(values.deadline)));
   }
   if (values.max_message_mb < 1 || values.max_message_mb > kMaxMessageMb) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ",
-                     values.max_message_mb));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ", values.max_message_mb));
   }
   options.connect_timeout = values.connect_timeout;
   options.deadline = values.deadline;
@@ -56,18 +53,17 @@ absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text) {
     part = absl::StripAsciiWhitespace(part);
     double value = 0;
     if (!absl::SimpleAtod(part, &value) || !std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--thresholds: '", part, "' is not a number (expected a comma-separated "
-          "list such as 0.3,0.5,0.7)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--thresholds: '", part,
+                       "' is not a number (expected a comma-separated "
+                       "list such as 0.3,0.5,0.7)"));
     }
     if (value < 0.0 || value > 1.0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--thresholds: ", part, " is outside [0, 1]"));
+      return absl::InvalidArgumentError(absl::StrCat("--thresholds: ", part, " is outside [0, 1]"));
     }
     for (float seen : thresholds) {
       if (seen == static_cast<float>(value)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--thresholds: ", part, " is given twice"));
+        return absl::InvalidArgumentError(absl::StrCat("--thresholds: ", part, " is given twice"));
       }
     }
     thresholds.push_back(static_cast<float>(value));
@@ -101,17 +97,16 @@ absl::StatusOr<int> ResolveTargetClass(absl::string_view spec,
   if (absl::SimpleAtoi(spec, &index)) {
     if (index < 0 || index >= static_cast<int>(class_names.size())) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--target-class: index ", index, " is out of range; the model has ",
-          class_names.size(), " classes (0..", class_names.size() - 1, ": ", known,
-          ")"));
+          "--target-class: index ", index, " is out of range; the model has ", class_names.size(),
+          " classes (0..", class_names.size() - 1, ": ", known, ")"));
     }
     return index;
   }
   for (size_t i = 0; i < class_names.size(); ++i) {
     if (absl::EqualsIgnoreCase(class_names[i], spec)) return static_cast<int>(i);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--target-class: the model has no class '", spec, "' (classes: ", known, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--target-class: the model has no class '", spec, "' (classes: ", known, ")"));
 }
 
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
@@ -144,8 +139,8 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
     options.target_class = std::string(absl::StripAsciiWhitespace(values.target_class));
     int index = 0;
     if (absl::SimpleAtoi(*options.target_class, &index) && index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--target-class: ", index, " is negative; give a class index or name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--target-class: ", index, " is negative; give a class index or name"));
     }
   }
 
@@ -154,14 +149,14 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   options.thresholds = *std::move(thresholds);
 
   if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--image-weight: ", values.image_weight, " is outside [0, 1]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--image-weight: ", values.image_weight, " is outside [0, 1]"));
   }
   options.image_weight = static_cast<float>(values.image_weight);
 
   if (values.window < 1 || values.window > kMaxWindow) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--window: must be in [1, ", kMaxWindow, "], got ", values.window));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--window: must be in [1, ", kMaxWindow, "], got ", values.window));
   }
   options.window = values.window;
   options.heatmap = values.heatmap;

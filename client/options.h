@@ -26,12 +26,12 @@ struct ConnectionFlagValues {
 };
 
 struct ConnectionOptions {
-  std::string server;                              // host:port
+  std::string server;  // host:port
   absl::Duration connect_timeout = absl::Seconds(10);
   // Unary calls: the call deadline. Streams: each image must be answered within
   // this time of being sent.
   absl::Duration deadline = absl::Seconds(60);
-  int max_message_bytes = 64 * 1024 * 1024;        // send and receive
+  int max_message_bytes = 64 * 1024 * 1024;  // send and receive
 };
 
 struct InferFlagValues {
@@ -51,7 +51,7 @@ struct InferFlagValues {
 
 struct InferOptions {
   ConnectionOptions connection;
-  std::string image;            // exactly one of image / input_dir is set
+  std::string image;  // exactly one of image / input_dir is set
   std::string input_dir;
   std::string annotations_dir;  // empty: no annotations
   std::string out_dir;
@@ -66,8 +66,7 @@ struct InferOptions {
   int window = 16;
 };
 
-absl::StatusOr<ConnectionOptions> ParseConnectionOptions(
-    const ConnectionFlagValues& values);
+absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values);
 
 // Every error names the flag, e.g. "--thresholds: 1.5 is outside [0, 1]".
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values);

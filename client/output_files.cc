@@ -38,9 +38,9 @@ absl::StatusOr<OutputFiles> WriteOutputs(const explainer::v1::ExplainResult& res
     const auto& heatmap = result.heatmap();
     const int64_t expected = int64_t{heatmap.width()} * heatmap.height();
     if (heatmap.width() <= 0 || heatmap.height() <= 0 || heatmap.values_size() != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the server's raw heatmap is malformed: ", heatmap.values_size(), " values for ",
-          heatmap.width(), "x", heatmap.height()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the server's raw heatmap is malformed: ", heatmap.values_size(),
+                       " values for ", heatmap.width(), "x", heatmap.height()));
     }
     // A view on the proto's storage: EncodeNpyFloat32 only reads it.
     const cv::Mat values(heatmap.height(), heatmap.width(), CV_32FC1,

@@ -21,12 +21,11 @@ std::string FormatClock(double seconds) {
 
 }  // namespace
 
-std::string FormatProgressLine(int done, int total, int errors, absl::Duration elapsed,
-                               int width) {
+std::string FormatProgressLine(int done, int total, int errors, absl::Duration elapsed, int width) {
   const double fraction = total > 0 ? std::clamp(double(done) / total, 0.0, 1.0) : 1.0;
   const int filled = static_cast<int>(fraction * width);
-  std::string line = absl::StrCat("[", std::string(filled, '#'),
-                                  std::string(width - filled, '.'), "] ");
+  std::string line =
+      absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '.'), "] ");
   const int digits = static_cast<int>(absl::StrCat(total).size());
   absl::StrAppend(&line, absl::StrFormat("%*d/%d %3d%%", digits, done, total,
                                          static_cast<int>(fraction * 100)));

@@ -60,14 +60,11 @@ ordered_json TimingsJson(const ItemRecord& record) {
 
 }  // namespace
 
-double ShortestDouble(float value) {
-  return std::strtod(ShortestString(value).c_str(), nullptr);
-}
+double ShortestDouble(float value) { return std::strtod(ShortestString(value).c_str(), nullptr); }
 
 std::string ThresholdKey(float threshold) { return ShortestString(threshold); }
 
-ordered_json RecordToJson(const ItemRecord& record,
-                          const std::vector<std::string>& class_names) {
+ordered_json RecordToJson(const ItemRecord& record, const std::vector<std::string>& class_names) {
   ordered_json line;
   line["file"] = record.file;
   line["request_id"] = record.request_id;
@@ -165,9 +162,9 @@ absl::Status ResultsWriter::Close() {
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!pending_.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path_, ": item ", next_index_, " never came; ", pending_.size(),
-        " later line(s) were not written"));
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": item ", next_index_,
+                                                      " never came; ", pending_.size(),
+                                                      " later line(s) were not written"));
   }
   if (!closed) return absl::DataLossError(absl::StrCat("cannot close ", path_));
   return absl::OkStatus();

@@ -27,7 +27,7 @@ namespace explainer::client {
 // Floats are written with the shortest decimal that reads back as the same
 // float32, so 0.3f is "0.3", not 0.30000001192092896.
 nlohmann::ordered_json RecordToJson(const ItemRecord& record,
-                            const std::vector<std::string>& class_names);
+                                    const std::vector<std::string>& class_names);
 
 // The shortest decimal of a float32 as a double: 0.3f -> 0.3.
 double ShortestDouble(float value);

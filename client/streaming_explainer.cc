@@ -64,13 +64,13 @@ class StreamRun {
       if (request->request_id().empty()) request->set_request_id(absl::StrCat(i));
       const size_t size = request->ByteSizeLong();
       if (size > static_cast<size_t>(options_.max_message_bytes)) {
-        Deliver(StreamAnswer{
-            i,
-            absl::ResourceExhaustedError(absl::StrCat(
-                "request of ", size, " bytes is over the ",
-                options_.max_message_bytes,
-                "-byte message limit (raise the client's --max-message-mb and the server's --max_message_mb)")),
-            false, absl::ZeroDuration()});
+        Deliver(
+            StreamAnswer{i,
+                         absl::ResourceExhaustedError(absl::StrCat(
+                             "request of ", size, " bytes is over the ", options_.max_message_bytes,
+                             "-byte message limit (raise the client's --max-message-mb and the "
+                             "server's --max_message_mb)")),
+                         false, absl::ZeroDuration()});
         continue;
       }
       bool duplicate = false;
@@ -85,11 +85,11 @@ class StreamRun {
         if (!duplicate) in_flight_[request->request_id()] = InFlight{i, absl::Now()};
       }
       if (duplicate) {
-        Deliver(StreamAnswer{i,
-                             absl::InvalidArgumentError(absl::StrCat(
-                                 "request_id '", request->request_id(),
-                                 "' is already in flight on this stream")),
-                             false, absl::ZeroDuration()});
+        Deliver(StreamAnswer{
+            i,
+            absl::InvalidArgumentError(absl::StrCat("request_id '", request->request_id(),
+                                                    "' is already in flight on this stream")),
+            false, absl::ZeroDuration()});
         continue;
       }
       if (!stream_->Write(*request)) break;  // broken stream: Read reports why
@@ -114,8 +114,7 @@ class StreamRun {
         }
       }
       if (known) {
-        Deliver(StreamAnswer{entry.index, std::move(response), true,
-                             absl::Now() - entry.sent_at});
+        Deliver(StreamAnswer{entry.index, std::move(response), true, absl::Now() - entry.sent_at});
       }
       response = ExplainResponse();
     }
@@ -127,8 +126,8 @@ class StreamRun {
   // Cancels the call when the oldest unanswered request is older than the answer
   // timeout. Polls: a few wake-ups a second cost nothing next to image work.
   void WatchLoop() {
-    const absl::Duration poll = std::clamp(options_.answer_timeout / 20,
-                                           absl::Milliseconds(10), absl::Milliseconds(250));
+    const absl::Duration poll =
+        std::clamp(options_.answer_timeout / 20, absl::Milliseconds(10), absl::Milliseconds(250));
     absl::MutexLock lock(&mu_);
     while (!reading_done_) {
       mu_.AwaitWithTimeout(absl::Condition(&reading_done_), poll);
@@ -136,9 +135,9 @@ class StreamRun {
       const absl::Time now = absl::Now();
       for (const auto& [id, entry] : in_flight_) {
         if (now - entry.sent_at > options_.answer_timeout) {
-          abort_status_ = absl::DeadlineExceededError(absl::StrCat(
-              "no answer for request '", id, "' within ",
-              absl::FormatDuration(options_.answer_timeout)));
+          abort_status_ = absl::DeadlineExceededError(
+              absl::StrCat("no answer for request '", id, "' within ",
+                           absl::FormatDuration(options_.answer_timeout)));
           stopped_ = true;
           context_.TryCancel();
           break;
@@ -178,19 +177,18 @@ class StreamRun {
       }
     }
     if (status.ok() && !unanswered.empty()) {
-      status = absl::InternalError(absl::StrCat(
-          "the server closed the stream without answering ", unanswered.size(),
-          " request(s)"));
+      status = absl::InternalError(absl::StrCat("the server closed the stream without answering ",
+                                                unanswered.size(), " request(s)"));
     }
     for (size_t i : unanswered) {
       const absl::Status item_status(
-          status.code(), absl::StrCat(sent[i] ? "no answer: " : "not sent: the stream ended: ",
-                                      status.message()));
+          status.code(),
+          absl::StrCat(sent[i] ? "no answer: " : "not sent: the stream ended: ", status.message()));
       Deliver(StreamAnswer{i, item_status, sent[i], absl::ZeroDuration()});
     }
     if (status.ok() && unknown_answers > 0) {
-      status = absl::InternalError(absl::StrCat(
-          "the server sent ", unknown_answers, " answer(s) with an unknown request_id"));
+      status = absl::InternalError(absl::StrCat("the server sent ", unknown_answers,
+                                                " answer(s) with an unknown request_id"));
     }
     return status;
   }
@@ -202,12 +200,11 @@ class StreamRun {
   const StreamingExplainer::AnswerCallback& on_answer_;
 
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriterInterface<ExplainRequest, ExplainResponse>>
-      stream_;
+  std::unique_ptr<grpc::ClientReaderWriterInterface<ExplainRequest, ExplainResponse>> stream_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;       // send nothing more
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;  // send nothing more
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status abort_status_ ABSL_GUARDED_BY(mu_);  // set by the watchdog
   int unknown_answers_ ABSL_GUARDED_BY(mu_) = 0;
@@ -221,8 +218,7 @@ class StreamRun {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 StreamingExplainer::StreamingExplainer(explainer::v1::Explainer::StubInterface* stub,

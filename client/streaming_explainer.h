@@ -30,7 +30,7 @@ struct StreamAnswer {
   // error: the request could not be built (file unreadable), was too large, or the
   // stream ended before the answer came.
   absl::StatusOr<explainer::v1::ExplainResponse> response;
-  bool sent = false;                             // the request went on the wire
+  bool sent = false;                                 // the request went on the wire
   absl::Duration round_trip = absl::ZeroDuration();  // send to answer
 };
 
@@ -45,14 +45,12 @@ class StreamingExplainer {
  public:
   // Builds the request of item `index`. An error means "do not send": the item is
   // answered locally with that error. An empty request_id becomes the index.
-  using RequestFactory =
-      std::function<absl::StatusOr<explainer::v1::ExplainRequest>(size_t index)>;
+  using RequestFactory = std::function<absl::StatusOr<explainer::v1::ExplainRequest>(size_t index)>;
   // Called exactly once per item, in answer order, never concurrently.
   using AnswerCallback = std::function<void(StreamAnswer answer)>;
 
   // `stub` is not owned and must outlive Run.
-  StreamingExplainer(explainer::v1::Explainer::StubInterface* stub,
-                     StreamOptions options);
+  StreamingExplainer(explainer::v1::Explainer::StubInterface* stub, StreamOptions options);
 
   // Streams items [0, count). Returns once every item has had its callback: OK
   // when the stream ended normally, else the call's error (UNAVAILABLE,

@@ -13,8 +13,7 @@
 
 namespace explainer::client {
 
-Summary::Summary(std::vector<std::string> class_names)
-    : class_names_(std::move(class_names)) {
+Summary::Summary(std::vector<std::string> class_names) : class_names_(std::move(class_names)) {
   figures_.class_counts.assign(class_names_.size(), 0);
 }
 
@@ -24,10 +23,10 @@ void Summary::Add(const ItemRecord& record, bool answered) {
   if (record.error) {
     (record.error->source == "server" ? figures_.server_errors : figures_.client_errors)++;
     if (static_cast<int>(first_errors_.size()) < kErrorsShown) {
-      first_errors_.push_back(absl::StrCat(
-          record.file, ": ",
-          absl::StatusCodeToString(static_cast<absl::StatusCode>(record.error->code)), ": ",
-          record.error->message));
+      first_errors_.push_back(
+          absl::StrCat(record.file, ": ",
+                       absl::StatusCodeToString(static_cast<absl::StatusCode>(record.error->code)),
+                       ": ", record.error->message));
     }
     return;
   }
@@ -66,8 +65,7 @@ std::string Summary::Format(absl::Duration wall_time, const std::string& out_dir
   const SummaryFigures f = Figures();
   std::string text;
   const int errors = f.server_errors + f.client_errors;
-  absl::StrAppend(&text, "images:     ", f.images, " (", f.answered,
-                  " answered by the server)\n");
+  absl::StrAppend(&text, "images:     ", f.images, " (", f.answered, " answered by the server)\n");
   absl::StrAppend(&text, "succeeded:  ", f.succeeded, "\n");
   absl::StrAppend(&text, "errors:     ", errors);
   if (errors > 0) {
@@ -82,12 +80,10 @@ std::string Summary::Format(absl::Duration wall_time, const std::string& out_dir
   }
   std::vector<std::string> counts;
   for (size_t i = 0; i < f.class_counts.size(); ++i) {
-    const std::string name =
-        i < class_names_.size() ? class_names_[i] : absl::StrCat("class ", i);
+    const std::string name = i < class_names_.size() ? class_names_[i] : absl::StrCat("class ", i);
     counts.push_back(absl::StrCat(name, " ", f.class_counts[i]));
   }
-  absl::StrAppend(&text, "predicted:  ", counts.empty() ? "-" : absl::StrJoin(counts, ", "),
-                  "\n");
+  absl::StrAppend(&text, "predicted:  ", counts.empty() ? "-" : absl::StrJoin(counts, ", "), "\n");
   if (f.annotated > 0) {
     std::vector<std::string> ious;
     for (const auto& [threshold, mean] : f.mean_iou) {
@@ -95,9 +91,8 @@ std::string Summary::Format(absl::Duration wall_time, const std::string& out_dir
     }
     absl::StrAppend(&text, "annotated:  ", f.annotated, " images; mean IoU ",
                     absl::StrJoin(ious, "  "), "\n");
-    absl::StrAppend(&text,
-                    absl::StrFormat("pointing:   %d/%d hits (%.1f%%)\n", f.pointing_hits,
-                                    f.annotated, 100.0 * f.pointing_hits / f.annotated));
+    absl::StrAppend(&text, absl::StrFormat("pointing:   %d/%d hits (%.1f%%)\n", f.pointing_hits,
+                                           f.annotated, 100.0 * f.pointing_hits / f.annotated));
   } else {
     absl::StrAppend(&text, "annotated:  none (no annotation reports)\n");
   }

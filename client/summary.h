@@ -12,16 +12,16 @@
 namespace explainer::client {
 
 struct SummaryFigures {
-  int images = 0;      // items the run had
-  int answered = 0;    // answers from the server (results and per-item errors)
+  int images = 0;    // items the run had
+  int answered = 0;  // answers from the server (results and per-item errors)
   int succeeded = 0;
   int server_errors = 0;
   int client_errors = 0;
-  std::vector<int> class_counts;                // by predicted index, model order
-  int annotated = 0;                            // results with an annotation report
-  std::map<float, double> mean_iou;             // threshold -> mean over annotated
+  std::vector<int> class_counts;     // by predicted index, model order
+  int annotated = 0;                 // results with an annotation report
+  std::map<float, double> mean_iou;  // threshold -> mean over annotated
   int pointing_hits = 0;
-  int overlays = 0, heatmaps = 0, cams = 0;     // files written
+  int overlays = 0, heatmaps = 0, cams = 0;  // files written
 };
 
 class Summary {

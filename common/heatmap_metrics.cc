@@ -17,9 +17,9 @@ namespace {
 
 absl::Status CheckHeatmap(const cv::Mat& heatmap) {
   if (heatmap.empty() || heatmap.type() != CV_32FC1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "heatmap must be a non-empty CV_32FC1 matrix, got %dx%d of type %d", heatmap.cols,
-        heatmap.rows, heatmap.type()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("heatmap must be a non-empty CV_32FC1 matrix, got %dx%d of type %d",
+                        heatmap.cols, heatmap.rows, heatmap.type()));
   }
   for (int y = 0; y < heatmap.rows; ++y) {
     const float* row = heatmap.ptr<float>(y);
@@ -40,14 +40,13 @@ absl::StatusOr<HeatmapScores> ScoreHeatmap(const cv::Mat& heatmap, const cv::Mat
                                            absl::Span<const float> thresholds) {
   if (absl::Status s = CheckHeatmap(heatmap); !s.ok()) return s;
   if (mask.empty() || mask.type() != CV_8UC1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mask must be a non-empty CV_8UC1 matrix, got %dx%d of type %d", mask.cols, mask.rows,
-        mask.type()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mask must be a non-empty CV_8UC1 matrix, got %dx%d of type %d", mask.cols,
+                        mask.rows, mask.type()));
   }
   for (const float t : thresholds) {
     if (!(t >= 0.0f && t <= 1.0f)) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("IoU threshold %g is outside [0, 1]", t));
+      return absl::InvalidArgumentError(absl::StrFormat("IoU threshold %g is outside [0, 1]", t));
     }
   }
 
@@ -99,8 +98,8 @@ absl::StatusOr<HeatmapScores> ScoreHeatmap(const cv::Mat& heatmap, const cv::Mat
   }
   scores.pointing_game_hit = total > 0 && best_inside;
   scores.energy_inside = total > 0 ? static_cast<float>(inside / total) : 0.0f;
-  scores.mask_area_fraction = static_cast<float>(
-      static_cast<double>(mask_pixels) / (static_cast<double>(heatmap.total())));
+  scores.mask_area_fraction =
+      static_cast<float>(static_cast<double>(mask_pixels) / (static_cast<double>(heatmap.total())));
   return scores;
 }
 

@@ -46,8 +46,8 @@ absl::Status TruncatedHeader(ImageFormat format, size_t size) {
 absl::StatusOr<ImageHeader> MakeHeader(ImageFormat format, int64_t width, int64_t height) {
   constexpr int64_t kMax = std::numeric_limits<int>::max();
   if (width <= 0 || height <= 0 || width > kMax || height > kMax) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s header declares an invalid size %dx%d", FormatName(format), width, height));
+    return absl::InvalidArgumentError(absl::StrFormat("%s header declares an invalid size %dx%d",
+                                                      FormatName(format), width, height));
   }
   ImageHeader header;
   header.format = format;
@@ -63,9 +63,7 @@ bool IsSofMarker(uint8_t m) {
   return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
 }
 
-bool IsStandaloneMarker(uint8_t m) {
-  return (m >= 0xD0 && m <= 0xD7) || m == 0x01 || m == 0xD8;
-}
+bool IsStandaloneMarker(uint8_t m) { return (m >= 0xD0 && m <= 0xD7) || m == 0x01 || m == 0xD8; }
 
 // Index just past the entropy-coded data that starts at `pos`: the FF of the next
 // marker, or bytes.size() when the data runs off the end.
@@ -257,9 +255,8 @@ absl::Status CheckWebpComplete(absl::string_view b) {
   if (b.size() < 12) return TruncatedHeader(ImageFormat::kWebp, b.size());
   const uint64_t riff_end = uint64_t{Le32(b, 4)} + 8;
   if (riff_end > b.size()) {
-    return Truncated(ImageFormat::kWebp,
-                     absl::StrFormat("RIFF size says %d bytes, only %d present", riff_end,
-                                     b.size()));
+    return Truncated(ImageFormat::kWebp, absl::StrFormat("RIFF size says %d bytes, only %d present",
+                                                         riff_end, b.size()));
   }
   return absl::OkStatus();
 }
@@ -268,11 +265,16 @@ absl::Status CheckWebpComplete(absl::string_view b) {
 
 const char* FormatName(ImageFormat format) {
   switch (format) {
-    case ImageFormat::kJpeg: return "JPEG";
-    case ImageFormat::kPng: return "PNG";
-    case ImageFormat::kBmp: return "BMP";
-    case ImageFormat::kTiff: return "TIFF";
-    case ImageFormat::kWebp: return "WebP";
+    case ImageFormat::kJpeg:
+      return "JPEG";
+    case ImageFormat::kPng:
+      return "PNG";
+    case ImageFormat::kBmp:
+      return "BMP";
+    case ImageFormat::kTiff:
+      return "TIFF";
+    case ImageFormat::kWebp:
+      return "WebP";
   }
   return "image";
 }
@@ -308,10 +310,13 @@ absl::Status CheckContainerComplete(ImageFormat format, absl::string_view bytes)
       absl::StatusOr<JpegWalk> walk = WalkJpeg(bytes, /*stop_at_sof=*/false);
       return walk.status();
     }
-    case ImageFormat::kPng: return CheckPngComplete(bytes);
-    case ImageFormat::kWebp: return CheckWebpComplete(bytes);
+    case ImageFormat::kPng:
+      return CheckPngComplete(bytes);
+    case ImageFormat::kWebp:
+      return CheckWebpComplete(bytes);
     case ImageFormat::kBmp:
-    case ImageFormat::kTiff: return absl::OkStatus();
+    case ImageFormat::kTiff:
+      return absl::OkStatus();
   }
   return absl::OkStatus();
 }
@@ -345,11 +350,16 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
         internal::FirstBytesHex(bytes)));
   }
   switch (*format) {
-    case ImageFormat::kJpeg: return internal::ReadJpegHeader(bytes);
-    case ImageFormat::kPng: return internal::ReadPngHeader(bytes);
-    case ImageFormat::kBmp: return internal::ReadBmpHeader(bytes);
-    case ImageFormat::kTiff: return internal::ReadTiffHeader(bytes);
-    case ImageFormat::kWebp: return internal::ReadWebpHeader(bytes);
+    case ImageFormat::kJpeg:
+      return internal::ReadJpegHeader(bytes);
+    case ImageFormat::kPng:
+      return internal::ReadPngHeader(bytes);
+    case ImageFormat::kBmp:
+      return internal::ReadBmpHeader(bytes);
+    case ImageFormat::kTiff:
+      return internal::ReadTiffHeader(bytes);
+    case ImageFormat::kWebp:
+      return internal::ReadWebpHeader(bytes);
   }
   return absl::InternalError("unreachable image format");
 }

@@ -60,9 +60,9 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
   const bool as_header = bgr.cols == header.width && bgr.rows == header.height;
   const bool transposed = bgr.cols == header.height && bgr.rows == header.width;
   if (bgr.type() != CV_8UC3 || (!as_header && !transposed)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "corrupt %s: decoded %dx%d with %d channels, header says %dx%d", name, bgr.cols,
-        bgr.rows, bgr.channels(), header.width, header.height));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("corrupt %s: decoded %dx%d with %d channels, header says %dx%d", name,
+                        bgr.cols, bgr.rows, bgr.channels(), header.width, header.height));
   }
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);

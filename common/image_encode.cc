@@ -18,11 +18,12 @@ namespace explainer::common {
 absl::StatusOr<std::string> EncodePng(const cv::Mat& image) {
   if (image.empty() || (image.type() != CV_8UC1 && image.type() != CV_8UC3)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "PNG encoding needs a non-empty CV_8UC1 or CV_8UC3 image, got %dx%d of type %d",
-        image.cols, image.rows, image.type()));
+        "PNG encoding needs a non-empty CV_8UC1 or CV_8UC3 image, got %dx%d of type %d", image.cols,
+        image.rows, image.type()));
   }
   cv::Mat for_opencv = image;
-  if (image.channels() == 3) cv::cvtColor(image, for_opencv, cv::COLOR_RGB2BGR);  // imencode wants BGR
+  if (image.channels() == 3)
+    cv::cvtColor(image, for_opencv, cv::COLOR_RGB2BGR);  // imencode wants BGR
   std::vector<uint8_t> buffer;
   try {
     if (!cv::imencode(".png", for_opencv, buffer)) {
@@ -36,15 +37,15 @@ absl::StatusOr<std::string> EncodePng(const cv::Mat& image) {
 
 absl::StatusOr<std::string> EncodeNpyFloat32(const cv::Mat& values) {
   if (values.empty() || values.type() != CV_32FC1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        ".npy encoding needs a non-empty CV_32FC1 matrix, got %dx%d of type %d", values.cols,
-        values.rows, values.type()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat(".npy encoding needs a non-empty CV_32FC1 matrix, got %dx%d of type %d",
+                        values.cols, values.rows, values.type()));
   }
   // The header NumPy 1.24's np.save writes: the dict, room for the first axis to grow
   // to 21 digits, spaces so that magic + length + header is a multiple of 64 (NumPy
   // adds a full 64 when it already is one), and a newline.
-  std::string dict = absl::StrFormat("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-                                     values.rows, values.cols);
+  std::string dict = absl::StrFormat(
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", values.rows, values.cols);
   const std::string first_axis = std::to_string(values.rows);
   dict.append(21 - first_axis.size(), ' ');
   constexpr size_t kPrefix = 10;  // magic (6), version (2), header length (2)

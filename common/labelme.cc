@@ -75,18 +75,17 @@ absl::Status ReadImageDimension(const Json& root, const char* key, int* out) {
   if (it == root.end() || it->is_null()) return absl::OkStatus();
   const std::optional<int> value = AsInt(*it);
   if (!value.has_value() || *value <= 0) {
-    return FieldError(key, absl::StrCat("expected a positive integer, got ",
-                                        it->dump().substr(0, 40)));
+    return FieldError(key,
+                      absl::StrCat("expected a positive integer, got ", it->dump().substr(0, 40)));
   }
   *out = *value;
   return absl::OkStatus();
 }
 
 absl::StatusOr<cv::Point2d> ReadPoint(const Json& value, const std::string& path) {
-  if (!value.is_array() || value.size() != 2 || !value[0].is_number() ||
-      !value[1].is_number()) {
-    return FieldError(path, absl::StrCat("expected [x, y] with two numbers, got ",
-                                         value.dump().substr(0, 60)));
+  if (!value.is_array() || value.size() != 2 || !value[0].is_number() || !value[1].is_number()) {
+    return FieldError(
+        path, absl::StrCat("expected [x, y] with two numbers, got ", value.dump().substr(0, 60)));
   }
   const cv::Point2d point(value[0].get<double>(), value[1].get<double>());
   if (!std::isfinite(point.x) || !std::isfinite(point.y)) {
@@ -104,8 +103,7 @@ absl::StatusOr<LabelMeShape> ReadShape(const Json& value, const std::string& pat
   if (!label->is_string()) return Mistyped(path + ".label", "a string", *label);
   shape.label = label->get<std::string>();
 
-  RETURN_IF_ERROR(
-      ReadOptionalString(value, "shape_type", path + ".shape_type", &shape.shape_type));
+  RETURN_IF_ERROR(ReadOptionalString(value, "shape_type", path + ".shape_type", &shape.shape_type));
   if (absl::Status status = internal::CheckShapeType(shape.shape_type); !status.ok()) {
     return FieldError(path + ".shape_type", status.message());
   }
@@ -169,8 +167,7 @@ absl::StatusOr<LabelMeAnnotation> ParseLabelMe(absl::string_view text) {
   if (!shapes->is_array()) return Mistyped("shapes", "an array", *shapes);
   annotation.shapes.reserve(shapes->size());
   for (size_t i = 0; i < shapes->size(); ++i) {
-    ASSIGN_OR_RETURN(LabelMeShape shape,
-                     ReadShape((*shapes)[i], absl::StrCat("shapes[", i, "]")));
+    ASSIGN_OR_RETURN(LabelMeShape shape, ReadShape((*shapes)[i], absl::StrCat("shapes[", i, "]")));
     annotation.shapes.push_back(std::move(shape));
   }
   return annotation;

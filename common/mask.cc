@@ -43,8 +43,8 @@ void Draw(cv::Mat& canvas, const LabelMeShape& shape) {
   } else if (type == "rectangle") {
     internal::PilRectangle(canvas, p[0], p[1]);
   } else if (type == "circle") {
-    const double d = std::sqrt((p[0].x - p[1].x) * (p[0].x - p[1].x) +
-                               (p[0].y - p[1].y) * (p[0].y - p[1].y));
+    const double d =
+        std::sqrt((p[0].x - p[1].x) * (p[0].x - p[1].x) + (p[0].y - p[1].y) * (p[0].y - p[1].y));
     internal::PilEllipse(canvas, p[0].x - d, p[0].y - d, p[0].x + d, p[0].y + d);
   } else if (type == "line" || type == "linestrip") {
     internal::PilWideLine(canvas, p, kLineWidth);
@@ -58,8 +58,7 @@ absl::Status Validate(const LabelMeShape& shape) {
   if (absl::Status s = internal::CheckShapeType(shape.shape_type); !s.ok()) {
     return ShapeError(shape, s.message());
   }
-  if (absl::Status s = internal::CheckPointCount(shape.shape_type, shape.points.size());
-      !s.ok()) {
+  if (absl::Status s = internal::CheckPointCount(shape.shape_type, shape.points.size()); !s.ok()) {
     return ShapeError(shape, s.message());
   }
   for (size_t i = 0; i < shape.points.size(); ++i) {
@@ -85,8 +84,7 @@ absl::StatusOr<cv::Mat> ShapeToMask(cv::Size image_size, const LabelMeShape& sha
 }
 
 absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& annotation,
-                                                   cv::Size image_size,
-                                                   const ShapeFilter& filter) {
+                                                   cv::Size image_size, const ShapeFilter& filter) {
   RETURN_IF_ERROR(CheckSize(image_size));
   const bool height_differs =
       annotation.image_height > 0 && annotation.image_height != image_size.height;

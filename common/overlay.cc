@@ -16,9 +16,9 @@ namespace {
 
 absl::Status CheckHeatmap(const cv::Mat& heatmap) {
   if (heatmap.empty() || heatmap.type() != CV_32FC1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "heatmap must be a non-empty CV_32FC1 matrix, got %dx%d of type %d", heatmap.cols,
-        heatmap.rows, heatmap.type()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("heatmap must be a non-empty CV_32FC1 matrix, got %dx%d of type %d",
+                        heatmap.cols, heatmap.rows, heatmap.type()));
   }
   for (int y = 0; y < heatmap.rows; ++y) {
     const float* row = heatmap.ptr<float>(y);
@@ -67,9 +67,9 @@ absl::StatusOr<cv::Mat> ColorizeHeatmap(const cv::Mat& heatmap) {
 absl::StatusOr<cv::Mat> OverlayHeatmap(const cv::Mat& rgb8, const cv::Mat& heatmap,
                                        float image_weight) {
   if (rgb8.empty() || rgb8.type() != CV_8UC3) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "overlay needs a non-empty 8-bit RGB image (CV_8UC3), got %dx%d of type %d", rgb8.cols,
-        rgb8.rows, rgb8.type()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("overlay needs a non-empty 8-bit RGB image (CV_8UC3), got %dx%d of type %d",
+                        rgb8.cols, rgb8.rows, rgb8.type()));
   }
   if (!(image_weight >= 0.0f && image_weight <= 1.0f)) {
     return absl::InvalidArgumentError(

@@ -114,8 +114,8 @@ void FillEdges(cv::Mat& canvas, const std::vector<Edge>& edges) {
         for (size_t k = 0; k < i; ++k) {
           const Edge& other = *table[k];
           if ((current.dx > 0 && other.dx <= 0) || (current.dx < 0 && other.dx >= 0)) continue;
-          const bool shared_end = (y == current.ymin && y == other.ymin) ||
-                                  (y == current.ymax && y == other.ymax);
+          const bool shared_end =
+              (y == current.ymin && y == other.ymin) || (y == current.ymax && y == other.ymax);
           if (!shared_end || xx[j - 1] != XAt(other, y)) continue;
           const int offset = y == ymax ? -1 : 1;
           const float a = XAt(current, y + offset);
@@ -142,8 +142,14 @@ void FillEdges(cv::Mat& canvas, const std::vector<Edge>& edges) {
 class QuarterWalk {
  public:
   QuarterWalk(int64_t a, int64_t b)
-      : finished_(a < 0 || b < 0), cx_(a), cy_(b % 2), ex_(a % 2), ey_(b),
-        a2_(a * a), b2_(b * b), steps_left_(a + b + 8) {}
+      : finished_(a < 0 || b < 0),
+        cx_(a),
+        cy_(b % 2),
+        ex_(a % 2),
+        ey_(b),
+        a2_(a * a),
+        b2_(b * b),
+        steps_left_(a + b + 8) {}
 
   // The current point, then advances; false once the end has been returned.
   bool Next(int64_t* x, int64_t* y) {
@@ -177,8 +183,7 @@ class QuarterWalk {
  private:
   // |b^2 x^2 + a^2 y^2 - a^2 b^2|, exact (128-bit) for any clamped size.
   __int128 Deviation(int64_t x, int64_t y) const {
-    const __int128 v = static_cast<__int128>(a2_) * y * y +
-                       static_cast<__int128>(b2_) * x * x -
+    const __int128 v = static_cast<__int128>(a2_) * y * y + static_cast<__int128>(b2_) * x * x -
                        static_cast<__int128>(a2_) * b2_;
     return v < 0 ? -v : v;
   }

@@ -27,18 +27,18 @@ absl::StatusOr<ModelInput> Preprocess(const cv::Mat& rgb8, cv::Size size,
                                       const Normalization& norm) {
   if (rgb8.empty() || rgb8.type() != CV_8UC3) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "preprocess needs a non-empty 8-bit RGB image (CV_8UC3), got %dx%d of type %d",
-        rgb8.cols, rgb8.rows, rgb8.type()));
+        "preprocess needs a non-empty 8-bit RGB image (CV_8UC3), got %dx%d of type %d", rgb8.cols,
+        rgb8.rows, rgb8.type()));
   }
   if (size.width <= 0 || size.height <= 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "preprocess size must be positive, got %dx%d", size.width, size.height));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("preprocess size must be positive, got %dx%d", size.width, size.height));
   }
   for (int c = 0; c < 3; ++c) {
     if (!std::isfinite(norm.mean[c]) || !std::isfinite(norm.std[c]) || norm.std[c] == 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "normalisation channel %d has mean %g and std %g: both must be finite, std non-zero",
-          c, norm.mean[c], norm.std[c]));
+          "normalisation channel %d has mean %g and std %g: both must be finite, std non-zero", c,
+          norm.mean[c], norm.std[c]));
     }
   }
   const cv::Mat resized = ResizeForModel(rgb8, size);

@@ -19,8 +19,12 @@ struct Rule {
 };
 
 constexpr Rule kRules[] = {
-    {"polygon", 3, false}, {"rectangle", 2, true}, {"circle", 2, true},
-    {"line", 2, true},     {"linestrip", 2, false}, {"point", 1, true},
+    {"polygon", 3, false},
+    {"rectangle", 2, true},
+    {"circle", 2, true},
+    {"line", 2, true},
+    {"linestrip", 2, false},
+    {"point", 1, true},
     {"oriented_rectangle", 4, true},
 };
 
@@ -50,10 +54,10 @@ absl::Status CheckPointCount(absl::string_view shape_type, size_t point_count) {
   const bool ok = rule->exact ? point_count == rule->points : point_count >= rule->points;
   if (ok) return absl::OkStatus();
   const bool vowel = absl::string_view("aeiou").find(rule->type[0]) != absl::string_view::npos;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "%s %s needs %s %d point%s, got %d", vowel ? "an" : "a", rule->type,
-      rule->exact ? "exactly" : "at least", rule->points, rule->points == 1 ? "" : "s",
-      point_count));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s %s needs %s %d point%s, got %d", vowel ? "an" : "a", rule->type,
+                      rule->exact ? "exactly" : "at least", rule->points,
+                      rule->points == 1 ? "" : "s", point_count));
 }
 
 }  // namespace explainer::common::internal

@@ -358,13 +358,15 @@ def timm_key_to_torchvision(key: str, head_index: int, inverted_residual: bool) 
     return None
 
 
-def _block_kinds(keys) -> Dict[Tuple[int, int], bool]:
-    """(stage, index) -> True for an InvertedResidual (has conv_pwl), False for DS."""
+def _block_kinds(target: Dict[str, torch.Tensor]) -> Dict[Tuple[int, int], bool]:
+    """(timm stage, index) -> True where the torchvision block is an InvertedResidual
+    (4 sub-layers, block.3 = projection), False for a DepthwiseSeparable one (3). Read
+    from the target architecture, so a checkpoint with missing layers cannot confuse it."""
     kinds: Dict[Tuple[int, int], bool] = {}
-    for key in keys:
-        if m := re.match(r"blocks\.(\d+)\.(\d+)\.", key):
-            where = (int(m.group(1)), int(m.group(2)))
-            kinds[where] = kinds.get(where, False) or ".conv_pwl." in key
+    for key in target:
+        if m := re.match(r"features\.(\d+)\.(\d+)\.block\.(\d+)\.", key):
+            where = (int(m.group(1)) - 1, int(m.group(2)))
+            kinds[where] = kinds.get(where, False) or m.group(3) == "3"
     return kinds
 
 
@@ -372,9 +374,8 @@ def timm_to_torchvision_state_dict(timm_sd: Dict[str, torch.Tensor],
                                    target: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Maps a timm efficientnet state dict onto `target` (a torchvision efficientnet
     state dict), checking that every key on both sides is used once with its shape."""
-    kinds = _block_kinds(timm_sd)
-    stages = 1 + max((s for s, _ in kinds), default=-1)
-    head_index = stages + 1
+    kinds = _block_kinds(target)
+    head_index = max(int(k.split(".")[1]) for k in target if k.startswith("features."))
     out: Dict[str, torch.Tensor] = {}
     unmapped, missing_in_target, shape_errors = [], [], []
     for key, value in timm_sd.items():

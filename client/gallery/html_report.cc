@@ -110,9 +110,10 @@ std::string RunSection(const Json& run) {
                   "</b></span><span>explained <b>", Str(run.value("explained", Json())),
                   "</b></span><span>errors <b>",
                   Str(run.value("errors", Json::array()).size()), "</b></span></div>\n");
+  const Json labels = run.value("labels", Json::object());
   absl::StrAppend(&html, "<p class=\"note\">Labels: ",
-                  HtmlEscape(Str(run["labels"].value("path", Json()))), " (",
-                  HtmlEscape(Str(run["labels"].value("format", Json()))),
+                  HtmlEscape(Str(labels.value("path", Json()))), " (",
+                  HtmlEscape(Str(labels.value("format", Json()))),
                   "). Images are matched to labels by file stem.</p>\n");
   const Json unlabelled = run.value("unlabelled_images", Json::array());
   absl::StrAppend(&html, "<details><summary>", unlabelled.size(),
@@ -147,7 +148,7 @@ std::string MetricsSection(const Json& metrics) {
                   "</b></span><span>macro AUC <b>", Num(metrics.value("macro_auc", Json())),
                   "</b></span></div>\n");
   const Json classes = metrics.value("classes", Json::array());
-  const Json matrix = metrics["confusion_matrix"].value("matrix", Json::array());
+  const Json matrix = metrics.value("confusion_matrix", Json::object()).value("matrix", Json::array());
   absl::StrAppend(&html,
                   "<h3>Confusion matrix</h3><table><tr><th class=\"name\">true \\ "
                   "predicted</th>");
@@ -186,7 +187,7 @@ std::string GalleriesSection(const Json& gallery) {
       "<h2>Galleries</h2>\n<p class=\"note\">Per class: TP (true and predicted, highest "
       "p(class)), FP (predicted but not true, highest p(class)), FN (true but not "
       "predicted, lowest p(class)); up to k = ",
-      Str(gallery["run"].value("k", Json())), " each. Click an image to open it full size.</p>\n");
+      Str(gallery.value("run", Json::object()).value("k", Json())), " each. Click an image to open it full size.</p>\n");
   for (const Json& g : gallery.value("galleries", Json::array())) {
     const std::string name = Str(g.value("class", Json()));
     absl::StrAppend(&html, "<h3>", HtmlEscape(name), "</h3>\n<p class=\"note\">");
@@ -261,7 +262,8 @@ std::string ReportSection(const Json& report) {
                   ThresholdHeaders(thresholds, "mean IoU@"),
                   ThresholdHeaders(thresholds, "median IoU@"),
                   "<th>pointing game</th><th>energy inside</th></tr>\n");
-  for (const auto& [name, g] : report.value("per_class", Json::object()).items()) {
+  const Json per_class = report.value("per_class", Json::object());
+  for (const auto& [name, g] : per_class.items()) {
     absl::StrAppend(&html, GroupRow(name, g, thresholds));
   }
   absl::StrAppend(&html, GroupRow("all", report.value("overall", Json::object()), thresholds),

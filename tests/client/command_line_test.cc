@@ -14,13 +14,20 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(NormalizeFlagSpellingTest, RewritesNamesNotValues) {
-  const std::vector<std::string> args = {
-      "explainer",   "infer", "--input-dir=/data/my-images", "--save-cam",
-      "-annotations-dir", "/x/my-ann", "--target-class", "-1", "--", "--not-a-flag"};
-  EXPECT_THAT(NormalizeFlagSpelling(args),
-              ElementsAre("explainer", "infer", "--input_dir=/data/my-images", "--save_cam",
-                          "-annotations_dir", "/x/my-ann", "--target_class", "-1", "--",
-                          "--not-a-flag"));
+  const std::vector<std::string> args = {"explainer",
+                                         "infer",
+                                         "--input-dir=/data/my-images",
+                                         "--save-cam",
+                                         "-annotations-dir",
+                                         "/x/my-ann",
+                                         "--target-class",
+                                         "-1",
+                                         "--",
+                                         "--not-a-flag"};
+  EXPECT_THAT(
+      NormalizeFlagSpelling(args),
+      ElementsAre("explainer", "infer", "--input_dir=/data/my-images", "--save_cam",
+                  "-annotations_dir", "/x/my-ann", "--target_class", "-1", "--", "--not-a-flag"));
 }
 
 TEST(RemoveHelpFlagsTest, FindsAndRemovesHelpFlags) {
@@ -39,10 +46,10 @@ TEST(RemoveHelpFlagsTest, FindsAndRemovesHelpFlags) {
 TEST(UsageTextTest, ListsEveryCommandAndFlag) {
   const std::string all = UsageText("");
   for (const char* text :
-       {"explainer infer", "explainer info", "explainer help", "--server", "--image",
-        "--input-dir", "--annotations-dir", "--out", "--method", "--target-class",
-        "--thresholds", "--heatmap", "--save-cam", "--image-weight", "--window",
-        "--deadline", "--connect-timeout", "--max-message-mb", "Exit status"}) {
+       {"explainer infer", "explainer info", "explainer help", "--server", "--image", "--input-dir",
+        "--annotations-dir", "--out", "--method", "--target-class", "--thresholds", "--heatmap",
+        "--save-cam", "--image-weight", "--window", "--deadline", "--connect-timeout",
+        "--max-message-mb", "Exit status"}) {
     EXPECT_THAT(all, HasSubstr(text));
   }
   EXPECT_THAT(UsageText("info"), ::testing::Not(HasSubstr("--save-cam")));

@@ -121,8 +121,7 @@ grpc::Status FakeExplainerService::Explain(
   return grpc::Status::OK;
 }
 
-grpc::Status FakeExplainerService::ExplainImage(grpc::ServerContext*,
-                                                const ExplainRequest* request,
+grpc::Status FakeExplainerService::ExplainImage(grpc::ServerContext*, const ExplainRequest* request,
                                                 ExplainResponse* response) {
   *response = Answer(*request);
   return grpc::Status::OK;

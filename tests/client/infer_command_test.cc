@@ -30,7 +30,7 @@ struct RunOutput {
   std::string err;
 };
 
-RunOutput Run(const InferOptions& options, const TempDir& dir) {
+RunOutput RunCommand(const InferOptions& options, const TempDir& dir) {
   const std::string out_path = dir.Path("stdout.txt");
   const std::string err_path = dir.Path("stderr.txt");
   std::FILE* out = std::fopen(out_path.c_str(), "w");
@@ -74,7 +74,7 @@ TEST(RunInferTest, WritesOutputsResultsAndSummary) {
   options.heatmap = true;
   options.save_cam = true;
 
-  const RunOutput run = Run(options, dir);
+  const RunOutput run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitOk) << run.err;
   EXPECT_EQ(run.err, "");  // stderr is a file: no progress bar
 
@@ -123,7 +123,7 @@ TEST(RunInferTest, TargetClassByNameIsSent) {
   dir.Write("in/a.png", "xx");
   InferOptions options = Options(server.address(), dir);
   options.target_class = "benign";
-  const RunOutput run = Run(options, dir);
+  const RunOutput run = RunCommand(options, dir);
   ASSERT_EQ(run.exit_code, kExitOk) << run.err;
   const std::vector<json> lines = ReadLines(dir.Path("out/results.jsonl"));
   EXPECT_EQ(lines[0]["explained_class"], "Benign");
@@ -136,7 +136,7 @@ TEST(RunInferTest, UnknownTargetClassIsAUsageError) {
   dir.Write("in/a.png", "xx");
   InferOptions options = Options(server.address(), dir);
   options.target_class = "Osteosarcoma";
-  const RunOutput run = Run(options, dir);
+  const RunOutput run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitUsage);
   EXPECT_THAT(run.err, HasSubstr("--target-class: the model has no class 'Osteosarcoma'"));
 }
@@ -146,7 +146,7 @@ TEST(RunInferTest, EveryItemFailingExitsNonZero) {
   TempDir dir;
   dir.Write("in/a.png", "bad 1");
   dir.Write("in/b.png", "bad 2");
-  const RunOutput run = Run(Options(server.address(), dir), dir);
+  const RunOutput run = RunCommand(Options(server.address(), dir), dir);
   EXPECT_EQ(run.exit_code, kExitFailed);
   EXPECT_THAT(run.err, HasSubstr("every image failed (2 error(s)); see "));
   EXPECT_EQ(ReadLines(dir.Path("out/results.jsonl")).size(), 2u);
@@ -157,7 +157,7 @@ TEST(RunInferTest, UnreachableServerSaysWhereAndWhatToDo) {
   dir.Write("in/a.png", "xx");
   InferOptions options = Options("127.0.0.1:1", dir);
   options.connection.connect_timeout = absl::Milliseconds(500);
-  const RunOutput run = Run(options, dir);
+  const RunOutput run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitServer);
   EXPECT_THAT(run.err, HasSubstr("cannot reach the explainer server at 127.0.0.1:1"));
   EXPECT_THAT(run.err, HasSubstr("Is explainer-server running there?"));
@@ -166,13 +166,13 @@ TEST(RunInferTest, UnreachableServerSaysWhereAndWhatToDo) {
 TEST(RunInferTest, NoImagesIsAFailureAndMissingFolderAUsageError) {
   TempDir dir;
   dir.Write("in/readme.txt", "x");
-  RunOutput run = Run(Options("127.0.0.1:1", dir), dir);
+  RunOutput run = RunCommand(Options("127.0.0.1:1", dir), dir);
   EXPECT_EQ(run.exit_code, kExitFailed);
   EXPECT_THAT(run.err, HasSubstr("--input-dir: no images"));
 
   InferOptions options = Options("127.0.0.1:1", dir);
   options.input_dir = dir.Path("missing");
-  run = Run(options, dir);
+  run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitUsage);
   EXPECT_THAT(run.err, HasSubstr("--input-dir: " + dir.Path("missing") + " does not exist"));
 }
@@ -183,7 +183,7 @@ TEST(RunInferTest, UnwritableOutIsReported) {
   dir.Write("file", "x");
   InferOptions options = Options("127.0.0.1:1", dir);
   options.out_dir = dir.Path("file/out");
-  const RunOutput run = Run(options, dir);
+  const RunOutput run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitFailed);
   EXPECT_THAT(run.err, HasSubstr("--out: cannot create the folder " + dir.Path("file/out")));
 }

@@ -23,8 +23,7 @@ TEST(FormatProgressLineTest, ShowsCountRateAndEta) {
 }
 
 TEST(FormatProgressLineTest, StartAndEnd) {
-  EXPECT_THAT(FormatProgressLine(0, 5, 0, absl::ZeroDuration(), 10),
-              HasSubstr("-- img/s  ETA --"));
+  EXPECT_THAT(FormatProgressLine(0, 5, 0, absl::ZeroDuration(), 10), HasSubstr("-- img/s  ETA --"));
   const std::string done = FormatProgressLine(5, 5, 1, absl::Seconds(3725), 10);
   EXPECT_THAT(done, HasSubstr("[##########]"));
   EXPECT_THAT(done, HasSubstr("in 1:02:05"));

@@ -16,9 +16,8 @@ inline const std::vector<std::string>& Classes() {
 
 // A result predicting `predicted` with probabilities `p`; with an annotation
 // report when `ious` is not empty (thresholds 0.3, 0.5, 0.7).
-inline client::ItemRecord ResultRecord(const std::string& file, int predicted,
-                                       std::vector<float> p, std::vector<float> ious = {},
-                                       bool hit = false) {
+inline client::ItemRecord ResultRecord(const std::string& file, int predicted, std::vector<float> p,
+                                       std::vector<float> ious = {}, bool hit = false) {
   client::ItemRecord record;
   record.file = file;
   record.request_id = file;
@@ -54,8 +53,7 @@ inline client::ItemRecord ResultRecord(const std::string& file, int predicted,
   return record;
 }
 
-inline client::ItemRecord ErrorRecord(const std::string& file, int code,
-                                      const std::string& message,
+inline client::ItemRecord ErrorRecord(const std::string& file, int code, const std::string& message,
                                       const std::string& source = "server") {
   client::ItemRecord record;
   record.file = file;

@@ -51,9 +51,9 @@ TEST(RecordToJsonTest, ResultLineHasTheDocumentedSchema) {
 TEST(RecordToJsonTest, ErrorLineKeepsEveryKeyAsNull) {
   const json line =
       RecordToJson(ErrorRecord("bad.png", 3, "not an image: unknown format"), Classes());
-  for (const char* key : {"annotation_file", "predicted_class", "predicted_index", "confidence",
-                          "probabilities", "explained_class", "explained_index", "annotation",
-                          "original_size"}) {
+  for (const char* key :
+       {"annotation_file", "predicted_class", "predicted_index", "confidence", "probabilities",
+        "explained_class", "explained_index", "annotation", "original_size"}) {
     ASSERT_TRUE(line.contains(key)) << key;
     EXPECT_TRUE(line[key].is_null()) << key;
   }

@@ -45,7 +45,8 @@ TEST(StreamingExplainerTest, FillsButNeverExceedsTheWindowAndMatchesOutOfOrderAn
   auto stub = server.NewStub();
   StreamingExplainer explainer(stub.get(), StreamOptions{kWindow, absl::Seconds(30)});
   absl::Status status;
-  auto answers = RunAll(explainer, 10, [](size_t i) { return Request(i); }, &status);
+  auto answers = RunAll(
+      explainer, 10, [](size_t i) { return Request(i); }, &status);
   ASSERT_TRUE(status.ok()) << status;
   // The fake holds answers until kWindow requests wait, then answers last first.
   EXPECT_EQ(server.service().max_outstanding(), kWindow);
@@ -64,7 +65,8 @@ TEST(StreamingExplainerTest, WindowOfOneIsStrictlySequential) {
   auto stub = server.NewStub();
   StreamingExplainer explainer(stub.get(), StreamOptions{1, absl::Seconds(30)});
   absl::Status status;
-  RunAll(explainer, 5, [](size_t i) { return Request(i); }, &status);
+  RunAll(
+      explainer, 5, [](size_t i) { return Request(i); }, &status);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(server.service().max_outstanding(), 1);
 }
@@ -127,7 +129,8 @@ TEST(StreamingExplainerTest, StreamEndingEarlyAnswersTheRestWithAnError) {
   auto stub = server.NewStub();
   StreamingExplainer explainer(stub.get(), StreamOptions{16, absl::Seconds(30)});
   absl::Status status;
-  auto answers = RunAll(explainer, 5, [](size_t i) { return Request(i); }, &status);
+  auto answers = RunAll(
+      explainer, 5, [](size_t i) { return Request(i); }, &status);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(),
               HasSubstr("the server closed the stream without answering 3 request(s)"));
@@ -147,7 +150,8 @@ TEST(StreamingExplainerTest, SilentServerHitsTheAnswerTimeout) {
   auto stub = server.NewStub();
   StreamingExplainer explainer(stub.get(), StreamOptions{2, absl::Milliseconds(300)});
   absl::Status status;
-  auto answers = RunAll(explainer, 4, [](size_t i) { return Request(i); }, &status);
+  auto answers = RunAll(
+      explainer, 4, [](size_t i) { return Request(i); }, &status);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(status.message(), HasSubstr("within 300ms"));
   for (const auto& [index, answer] : answers) {
@@ -164,7 +168,8 @@ TEST(StreamingExplainerTest, UnreachableServerFailsEveryItem) {
       grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
   StreamingExplainer explainer(stub.get(), StreamOptions{4, absl::Seconds(30)});
   absl::Status status;
-  auto answers = RunAll(explainer, 3, [](size_t i) { return Request(i); }, &status);
+  auto answers = RunAll(
+      explainer, 3, [](size_t i) { return Request(i); }, &status);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   for (const auto& [index, answer] : answers) {
     EXPECT_EQ(answer.response.status().code(), absl::StatusCode::kUnavailable);

@@ -32,9 +32,9 @@ TEST(ExifOrientationTest, ReadsTheTagInBothByteOrders) {
 TEST(ExifOrientationTest, BrokenOrMissingMetadataMeansUpright) {
   EXPECT_EQ(ExifOrientation(""), 1);
   EXPECT_EQ(ExifOrientation("not exif at all"), 1);
-  EXPECT_EQ(ExifOrientation(Block(false, 0x0110, 3, 6)), 1);   // another tag
-  EXPECT_EQ(ExifOrientation(Block(false, 0x0112, 4, 6)), 1);   // not SHORT
-  EXPECT_EQ(ExifOrientation(Block(false, 0x0112, 3, 9)), 1);   // out of range
+  EXPECT_EQ(ExifOrientation(Block(false, 0x0110, 3, 6)), 1);                // another tag
+  EXPECT_EQ(ExifOrientation(Block(false, 0x0112, 4, 6)), 1);                // not SHORT
+  EXPECT_EQ(ExifOrientation(Block(false, 0x0112, 3, 9)), 1);                // out of range
   EXPECT_EQ(ExifOrientation(Block(false, 0x0112, 3, 6).substr(0, 15)), 1);  // cut
 }
 

@@ -17,8 +17,8 @@ inline cv::Mat PatternRgb() {
   cv::Mat img(kPatternHeight, kPatternWidth, CV_8UC3);
   for (int y = 0; y < img.rows; ++y) {
     for (int x = 0; x < img.cols; ++x) {
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b((x * 37 + y * 11) % 256, (x * 5 + y * 71 + 13) % 256,
-                                          (x * y * 3 + 7) % 256);
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b((x * 37 + y * 11) % 256, (x * 5 + y * 71 + 13) % 256, (x * y * 3 + 7) % 256);
     }
   }
   return img;
@@ -75,14 +75,34 @@ inline cv::Mat OrientedByFormula(const cv::Mat& img, int orientation) {
     for (int x = 0; x < out.cols; ++x) {
       int sx = x, sy = y;
       switch (orientation) {
-        case 2: sx = w - 1 - x; break;
-        case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-        case 4: sy = h - 1 - y; break;
-        case 5: sx = y; sy = x; break;
-        case 6: sx = y; sy = h - 1 - x; break;
-        case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-        case 8: sx = w - 1 - y; sy = x; break;
-        default: break;
+        case 2:
+          sx = w - 1 - x;
+          break;
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;
+        case 4:
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sx = y;
+          sy = x;
+          break;
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;
+        case 8:
+          sx = w - 1 - y;
+          sy = x;
+          break;
+        default:
+          break;
       }
       out.at<cv::Vec3b>(y, x) = img.at<cv::Vec3b>(sy, sx);
     }
@@ -97,7 +117,8 @@ inline const cv::Vec3b kBlockColours[6] = {{230, 30, 30},   {30, 200, 40}, {40, 
 inline cv::Mat BlocksRgb() {
   cv::Mat img(32, 48, CV_8UC3);
   for (int y = 0; y < img.rows; ++y) {
-    for (int x = 0; x < img.cols; ++x) img.at<cv::Vec3b>(y, x) = kBlockColours[(y / 16) * 3 + x / 16];
+    for (int x = 0; x < img.cols; ++x)
+      img.at<cv::Vec3b>(y, x) = kBlockColours[(y / 16) * 3 + x / 16];
   }
   return img;
 }

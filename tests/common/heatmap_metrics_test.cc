@@ -77,8 +77,8 @@ TEST(ScoreHeatmapTest, AllZeroHeatmapIsDefined) {
   const float t[] = {0.3f, 0.0f};
   const absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, mask, t);
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ(s->iou[0].iou, 0.0f);   // nothing hot
-  EXPECT_EQ(s->iou[1].iou, 0.5f);   // threshold 0: everything hot
+  EXPECT_EQ(s->iou[0].iou, 0.0f);  // nothing hot
+  EXPECT_EQ(s->iou[1].iou, 0.5f);  // threshold 0: everything hot
   EXPECT_FALSE(s->pointing_game_hit);
   EXPECT_EQ(s->energy_inside, 0.0f);
   EXPECT_FALSE(std::isnan(s->energy_inside));

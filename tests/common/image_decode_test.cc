@@ -2,6 +2,7 @@
 #include "common/image_decode.h"
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,8 +26,7 @@ std::string Fixture(const std::string& name) {
   return ReadFileOrFail(CommonData("images/" + name));
 }
 
-absl::StatusOr<cv::Mat> DecodeFixture(const std::string& name,
-                                      const DecodeOptions& options = {}) {
+absl::StatusOr<cv::Mat> DecodeFixture(const std::string& name, const DecodeOptions& options = {}) {
   return DecodeImage(Fixture(name), options);
 }
 
@@ -53,9 +53,8 @@ absl::StatusOr<cv::Mat> DecodeFixture(const std::string& name,
 ::testing::AssertionResult SameBlocks(const cv::Mat& actual, const cv::Mat& expected,
                                       int tolerance) {
   if (actual.type() != CV_8UC3 || actual.size() != expected.size()) {
-    return ::testing::AssertionFailure()
-           << "got " << actual.cols << "x" << actual.rows << ", expected " << expected.cols
-           << "x" << expected.rows;
+    return ::testing::AssertionFailure() << "got " << actual.cols << "x" << actual.rows
+                                         << ", expected " << expected.cols << "x" << expected.rows;
   }
   for (int y = 8; y < actual.rows; y += 16) {
     for (int x = 8; x < actual.cols; x += 16) {
@@ -63,8 +62,8 @@ absl::StatusOr<cv::Mat> DecodeFixture(const std::string& name,
       const cv::Vec3b e = expected.at<cv::Vec3b>(y, x);
       for (int c = 0; c < 3; ++c) {
         if (std::abs(a[c] - e[c]) > tolerance) {
-          return ::testing::AssertionFailure() << "block centre (" << x << ", " << y
-                                               << ") is " << a << ", expected " << e;
+          return ::testing::AssertionFailure()
+                 << "block centre (" << x << ", " << y << ") is " << a << ", expected " << e;
         }
       }
     }
@@ -162,6 +161,8 @@ struct BadInput {
   absl::StatusCode code;
   const char* message;
 };
+
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
 
 class BadInputTest : public ::testing::TestWithParam<BadInput> {};
 

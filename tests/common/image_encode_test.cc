@@ -61,12 +61,14 @@ TEST(EncodePngTest, RejectsOtherTypes) {
 
 TEST(EncodeNpyTest, BytesEqualNumpySave) {
   cv::Mat values(3, 5, CV_32FC1);
-  for (int i = 0; i < 15; ++i) values.at<float>(i / 5, i % 5) = static_cast<float>(i) * -0.75f + 0.5f;
+  for (int i = 0; i < 15; ++i)
+    values.at<float>(i / 5, i % 5) = static_cast<float>(i) * -0.75f + 0.5f;
   const absl::StatusOr<std::string> npy = EncodeNpyFloat32(values);
   ASSERT_TRUE(npy.ok()) << npy.status();
   EXPECT_EQ(*npy, ReadFileOrFail(CommonData("golden/npy_3x5.npy")));
 
-  const absl::StatusOr<std::string> one = EncodeNpyFloat32(cv::Mat(1, 1, CV_32FC1, cv::Scalar(3.25f)));
+  const absl::StatusOr<std::string> one =
+      EncodeNpyFloat32(cv::Mat(1, 1, CV_32FC1, cv::Scalar(3.25f)));
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(*one, ReadFileOrFail(CommonData("golden/npy_1x1.npy")));
 }
@@ -77,7 +79,8 @@ TEST(EncodeNpyTest, HeaderIsAlignedAndDataIsRowMajor) {
   for (int i = 0; i < 8; ++i) wide.at<float>(i / 4, i % 4) = static_cast<float>(i);
   const absl::StatusOr<std::string> npy = EncodeNpyFloat32(wide.colRange(1, 3));
   ASSERT_TRUE(npy.ok()) << npy.status();
-  const size_t header = 10 + (static_cast<uint8_t>((*npy)[8]) | (static_cast<uint8_t>((*npy)[9]) << 8));
+  const size_t header =
+      10 + (static_cast<uint8_t>((*npy)[8]) | (static_cast<uint8_t>((*npy)[9]) << 8));
   EXPECT_EQ(header % 64, 0u);
   EXPECT_EQ((*npy)[header - 1], '\n');
   EXPECT_NE(npy->find("'shape': (2, 2), }"), std::string::npos);

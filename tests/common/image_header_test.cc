@@ -1,5 +1,6 @@
 // ReadImageHeader: sizes from headers alone, in every format and byte order.
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -38,6 +39,8 @@ struct HeaderCase {
   int height;
 };
 
+void PrintTo(const HeaderCase& c, std::ostream* os) { *os << c.file; }
+
 class FixtureHeaderTest : public ::testing::TestWithParam<HeaderCase> {};
 
 TEST_P(FixtureHeaderTest, ReadsFormatAndSize) {
@@ -74,8 +77,8 @@ TEST(ImageHeaderTest, BmpTopDownHeightIsPositive) {
 }
 
 TEST(ImageHeaderTest, BmpCoreHeader) {
-  const std::string bytes = "BM" + Le32(0) + Le32(0) + Le32(26) + Le32(12) + Le16(300) +
-                            Le16(200) + Le16(1) + Le16(24);
+  const std::string bytes =
+      "BM" + Le32(0) + Le32(0) + Le32(26) + Le32(12) + Le16(300) + Le16(200) + Le16(1) + Le16(24);
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_EQ(header->width, 300);
@@ -112,8 +115,9 @@ void ExpectInvalid(const std::string& bytes, const std::string& message) {
 
 TEST(ImageHeaderTest, RejectsEmptyUnknownAndTruncatedHeaders) {
   ExpectInvalid("", "image is empty (0 bytes)");
-  ExpectInvalid("GIF89a....", "not a supported image (first bytes 47 49 46 38 39 61 2e 2e): "
-                              "expected JPEG, PNG, BMP, TIFF or WebP");
+  ExpectInvalid("GIF89a....",
+                "not a supported image (first bytes 47 49 46 38 39 61 2e 2e): "
+                "expected JPEG, PNG, BMP, TIFF or WebP");
   ExpectInvalid(std::string("\xFF\xD8\xFF\xE0\x00", 5),
                 "truncated or corrupt JPEG: header incomplete (5 bytes)");
   ExpectInvalid(PngHeader(10, 10).substr(0, 20),

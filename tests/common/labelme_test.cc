@@ -1,6 +1,7 @@
 // ParseLabelMe: labelme 5.x files, optional fields, and every rejected input.
 #include "common/labelme.h"
 
+#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -78,8 +79,7 @@ TEST(ParseLabelMeTest, AcceptsEveryShapeTypeWithItsPointCount) {
 
 TEST(ParseLabelMeTest, ParsesEveryCommittedCaseFile) {
   for (const char* name : {"masks/cases.json", "masks/random.json"}) {
-    const absl::StatusOr<LabelMeAnnotation> a =
-        ParseLabelMe(ReadFileOrFail(CommonData(name)));
+    const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(ReadFileOrFail(CommonData(name)));
     ASSERT_TRUE(a.ok()) << name << ": " << a.status();
     EXPECT_GT(a->shapes.size(), 30u);
   }
@@ -89,6 +89,8 @@ struct BadJson {
   const char* json;
   const char* message;
 };
+
+void PrintTo(const BadJson& c, std::ostream* os) { *os << c.json; }
 
 class BadLabelMeTest : public ::testing::TestWithParam<BadJson> {};
 
@@ -137,8 +139,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "shapes[0].points: a linestrip needs at least 2 points, got 1"},
         BadJson{R"({"shapes": [{"label": "a", "shape_type": "point", "points": []}]})",
                 "shapes[0].points: a point needs exactly 1 point, got 0"},
-        BadJson{R"({"shapes": [{"label": "a", "shape_type": "oriented_rectangle", )" POLY
-                R"(}]})",
+        BadJson{R"({"shapes": [{"label": "a", "shape_type": "oriented_rectangle", )" POLY R"(}]})",
                 "shapes[0].points: an oriented_rectangle needs exactly 4 points, got 3"},
         BadJson{R"({"shapes": [{"label": "a", "shape_type": "mask", "points": [[0,0],[9,9]],
                     "mask": "iVBORw0KGgo="}]})",

@@ -55,14 +55,14 @@ void ExpectAllShapesMatchPil(const std::string& name) {
     differing_pixels += differ;
     if (differ > 0) {
       ++differing_shapes;
-      ADD_FAILURE() << name << " shape " << i << " (" << shape.label << ", "
-                    << shape.shape_type << "): " << differ << " pixels differ from PIL ("
-                    << cv::countNonZero(pil) << " PIL pixels)";
+      ADD_FAILURE() << name << " shape " << i << " (" << shape.label << ", " << shape.shape_type
+                    << "): " << differ << " pixels differ from PIL (" << cv::countNonZero(pil)
+                    << " PIL pixels)";
     }
   }
   std::cout << "[ masks    ] " << name << ": " << annotation->shapes.size() << " shapes, "
-            << pil_pixels << " PIL mask pixels, " << differing_pixels
-            << " differing pixels in " << differing_shapes << " shapes\n";
+            << pil_pixels << " PIL mask pixels, " << differing_pixels << " differing pixels in "
+            << differing_shapes << " shapes\n";
 }
 
 TEST(ShapeToMaskTest, HandPickedCasesOfEveryTypeMatchPil) { ExpectAllShapesMatchPil("cases"); }
@@ -89,8 +89,7 @@ TEST(ShapeToMaskTest, HandComputedRectangleTruncatesAndIncludesBothEnds) {
 }
 
 TEST(ShapeToMaskTest, ValuesAreZeroOrOne) {
-  const absl::StatusOr<cv::Mat> mask =
-      ShapeToMask(cv::Size(20, 20), Shape("point", {{10, 10}}));
+  const absl::StatusOr<cv::Mat> mask = ShapeToMask(cv::Size(20, 20), Shape("point", {{10, 10}}));
   ASSERT_TRUE(mask.ok()) << mask.status();
   double lo = 0, hi = 0;
   cv::minMaxLoc(*mask, &lo, &hi);
@@ -127,8 +126,7 @@ TEST(ShapeToMaskTest, RejectsUnsupportedShapes) {
   EXPECT_THAT(mask.status().message(), HasSubstr("a point needs exactly 1 point, got 2"));
   mask = ShapeToMask(size, Shape("line", {{0, 0}, {std::nan(""), 4}}));
   EXPECT_THAT(mask.status().message(), HasSubstr("points[1] is not a finite number"));
-  mask = ShapeToMask(size,
-                     Shape("circle", {{0, 0}, {std::numeric_limits<double>::infinity(), 4}}));
+  mask = ShapeToMask(size, Shape("circle", {{0, 0}, {std::numeric_limits<double>::infinity(), 4}}));
   EXPECT_THAT(mask.status().message(), HasSubstr("points[1] is not a finite number"));
   mask = ShapeToMask(cv::Size(0, 8), Shape("point", {{0, 0}}));
   EXPECT_THAT(mask.status().message(), HasSubstr("mask size must be positive, got 0x8"));
@@ -144,8 +142,7 @@ LabelMeAnnotation TwoShapes() {
 }
 
 TEST(RasterizeAnnotationTest, UnionOfShapes) {
-  const absl::StatusOr<AnnotationMask> result =
-      RasterizeAnnotation(TwoShapes(), cv::Size(20, 10));
+  const absl::StatusOr<AnnotationMask> result = RasterizeAnnotation(TwoShapes(), cv::Size(20, 10));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->shape_count, 2);
   // 5x5 + 7x3 - overlap 2x2.
@@ -178,8 +175,7 @@ TEST(RasterizeAnnotationTest, UnstatedImageSizeIsAccepted) {
 }
 
 TEST(RasterizeAnnotationTest, SizeMismatchNamesBothSizes) {
-  const absl::StatusOr<AnnotationMask> result =
-      RasterizeAnnotation(TwoShapes(), cv::Size(10, 20));
+  const absl::StatusOr<AnnotationMask> result = RasterizeAnnotation(TwoShapes(), cv::Size(10, 20));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(result.status().message(),
@@ -190,8 +186,7 @@ TEST(RasterizeAnnotationTest, SizeMismatchNamesBothSizes) {
 TEST(RasterizeAnnotationTest, BadShapeIsNamedByIndex) {
   LabelMeAnnotation annotation = TwoShapes();
   annotation.shapes.push_back(Shape("circle", {{1, 1}}, "c"));
-  const absl::StatusOr<AnnotationMask> result =
-      RasterizeAnnotation(annotation, cv::Size(20, 10));
+  const absl::StatusOr<AnnotationMask> result = RasterizeAnnotation(annotation, cv::Size(20, 10));
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(result.status().message(),
               HasSubstr("shapes[2]: shape \"c\" (circle): a circle needs exactly 2 points"));

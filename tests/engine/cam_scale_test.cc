@@ -17,7 +17,13 @@ TEST(CamScaleTest, ScalesToZeroOneWithTheEpsilon) {
   EXPECT_EQ(scaled.at<float>(0, 1), 1.0f / denominator);
   EXPECT_EQ(scaled.at<float>(1, 0), 2.0f / denominator);
   EXPECT_EQ(scaled.at<float>(1, 1), 4.0f / denominator);
-  EXPECT_LT(scaled.at<float>(1, 1), 1.0f);
+}
+
+TEST(CamScaleTest, TheEpsilonShowsOnATinyRange) {
+  // numpy: np.float32([0, 1e-6]) / (1e-7 + 1e-6) = [0, 0.90909...], not [0, 1].
+  const cv::Mat cam = (cv::Mat_<float>(1, 2) << 0.0f, 1e-6f);
+  const cv::Mat scaled = ScaleCam(cam, cv::Size());
+  EXPECT_NEAR(scaled.at<float>(0, 1), 1.0 / 1.1, 1e-6);
 }
 
 TEST(CamScaleTest, AFlatMapBecomesZeros) {

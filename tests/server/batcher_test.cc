@@ -293,24 +293,28 @@ TEST(BatcherTest, ThrowingRunnerBecomesInternalError) {
 
 TEST(BatcherTest, StopRunsWhatIsQueuedThenRejectsNewItems) {
   FakeRunner runner(/*hold_first_batch=*/true);
+  // A day-long delay: only full batches run, until Stop.
   Batcher batcher(runner.AsRunner(), {/*max_batch_size=*/2, absl::Hours(24)});
-  auto inputs = MakeInputs(5);
-  Answers answers(5);
+  auto inputs = MakeInputs(6);
+  Answers answers(6);
   batcher.Submit(ItemFor(*inputs[0]), answers.For(0));
+  batcher.Submit(ItemFor(*inputs[1]), answers.For(1));
   runner.WaitFirstStarted();
-  for (int i = 1; i < 4; ++i) batcher.Submit(ItemFor(*inputs[i]), answers.For(i));
+  for (int i = 2; i < 5; ++i) batcher.Submit(ItemFor(*inputs[i]), answers.For(i));
   std::thread stopper([&] { batcher.Stop(); });  // blocks until the queue is empty
   runner.Release();
   stopper.join();
 
-  // Item 3 sat alone in a half-full batch with a day-long delay: Stop ran it anyway.
-  EXPECT_THAT(answers.counts(), ElementsAre(1, 1, 1, 1, 0));
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(answers.status(i).ok()) << i;
+  // Item 4 sat alone in a half-full batch: Stop ran it anyway.
+  EXPECT_THAT(runner.batches(),
+              ElementsAre(ElementsAre(0, 1), ElementsAre(2, 3), ElementsAre(4)));
+  EXPECT_THAT(answers.counts(), ElementsAre(1, 1, 1, 1, 1, 0));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(answers.status(i).ok()) << i;
 
-  batcher.Submit(ItemFor(*inputs[4]), answers.For(4));
-  ASSERT_TRUE(answers.WaitFor(5));
-  EXPECT_EQ(answers.status(4).code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(answers.status(4).message(), "the server is shutting down");
+  batcher.Submit(ItemFor(*inputs[5]), answers.For(5));
+  ASSERT_TRUE(answers.WaitFor(6));
+  EXPECT_EQ(answers.status(5).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(answers.status(5).message(), "the server is shutting down");
   batcher.Stop();  // idempotent
 }
 

@@ -1,8 +1,12 @@
 // In-process gRPC tests of the server with the REAL engine on the committed tiny test
 // bundle (tests/data/engine/tiny_bundle.pt, 64x80 input): start-up, health, model
-// info, a stream of good and bad items, unary == streaming.
+// info, a stream of good and bad items, unary == streaming, and whole wire results
+// against Python goldens (tests/server/data/make_server_goldens.py).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "service/server/explainer_server.h"
 #include "tests/server/test_support.h"
@@ -32,6 +37,21 @@ constexpr int kServing = 1;
 
 std::string TinyBundle() {
   return explainer::testing::SourcePath("tests/data/engine/tiny_bundle.pt");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+std::string ServerData(const std::string& name) {
+  return explainer::testing::SourcePath("tests/server/data/" + name);
+}
+
+cv::Mat DecodePng(const std::string& bytes) {
+  return cv::imdecode(std::vector<uchar>(bytes.begin(), bytes.end()),
+                      cv::IMREAD_UNCHANGED);
 }
 
 // A noisy RGB image (the tiny model's predictions depend on content).
@@ -199,7 +219,8 @@ TEST_F(ExplainerServerEngineTest, StreamOfGoodAndBadItems) {
   }
   EXPECT_EQ(by_id["good-3"].result().annotation().iou_size(), 3);
   EXPECT_EQ(by_id["good-3"].result().annotation().shape_count(), 1);
-  EXPECT_THAT(by_id["corrupt"].error().message(), StartsWith("image: truncated or corrupt"));
+  EXPECT_THAT(by_id["corrupt"].error().message(),
+              StartsWith("image: truncated or corrupt"));
   EXPECT_EQ(by_id["empty"].error().message(),
             "image: empty (the request carried no image bytes)");
   EXPECT_THAT(by_id["bad-annotation"].error().message(),
@@ -242,6 +263,108 @@ TEST_F(ExplainerServerEngineTest, UnaryAndStreamingAgree) {
   a.clear_timings();
   b.clear_timings();
   EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+}
+
+// The whole wire result, end to end through decode, preprocessing, engine, heatmap
+// encodings, overlay and report, against the independent Python computation.
+TEST_F(ExplainerServerEngineTest, ResultsMatchThePythonGoldens) {
+  const nlohmann::json golden =
+      nlohmann::json::parse(ReadFile(ServerData("golden.json")), nullptr, false);
+  ASSERT_FALSE(golden.is_discarded()) << "cannot read tests/server/data/golden.json";
+  ASSERT_EQ(golden["cases"].size(), 2u);
+  const int width = golden["input_width"].get<int>();
+  const int height = golden["input_height"].get<int>();
+  for (const nlohmann::json& c : golden["cases"]) {
+    SCOPED_TRACE(c["image"].get<std::string>());
+    v1::ExplainRequest request;
+    request.set_request_id(c["image"].get<std::string>());
+    request.set_image(ReadFile(ServerData(c["image"].get<std::string>())));
+    request.set_annotation_json(ReadFile(ServerData(c["annotation"].get<std::string>())));
+    v1::ExplainOptions* options = request.mutable_options();
+    options->set_return_raw_heatmap(true);
+    options->set_return_heatmap_png(true);
+    options->set_return_overlay_png(true);
+    if (!c["target_class"].is_null())
+      options->set_target_class(c["target_class"].get<int>());
+    if (!c["overlay_image_weight"].is_null()) {
+      options->set_overlay_image_weight(c["overlay_image_weight"].get<float>());
+    }
+    if (!c["iou_thresholds"].is_null()) {
+      for (float t : c["iou_thresholds"]) options->add_iou_thresholds(t);
+    }
+
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::ExplainResponse response;
+    ASSERT_TRUE(stub_->ExplainImage(&context, request, &response).ok());
+    ASSERT_TRUE(response.has_result()) << response.DebugString();
+    const v1::ExplainResult& result = response.result();
+
+    EXPECT_EQ(result.original_width(), c["original_width"].get<int>());
+    EXPECT_EQ(result.original_height(), c["original_height"].get<int>());
+    EXPECT_EQ(result.predicted_index(), c["predicted_index"].get<int>());
+    EXPECT_EQ(result.explained_index(), c["explained_index"].get<int>());
+    const std::vector<float> probabilities = c["probabilities"];
+    ASSERT_EQ(result.probabilities_size(), 3);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_NEAR(result.probabilities(k).probability(), probabilities[k], 1e-5) << k;
+    }
+
+    // Raw heatmap and its 8-bit PNG.
+    std::vector<float> cam(width * height);
+    const std::string cam_bytes = ReadFile(ServerData(c["cam"].get<std::string>()));
+    ASSERT_EQ(cam_bytes.size(), cam.size() * sizeof(float));
+    std::copy(cam_bytes.begin(), cam_bytes.end(), reinterpret_cast<char*>(cam.data()));
+    ASSERT_EQ(result.heatmap().width(), width);
+    ASSERT_EQ(result.heatmap().height(), height);
+    ASSERT_EQ(result.heatmap().values_size(), width * height);
+    float cam_diff = 0;
+    for (int i = 0; i < width * height; ++i) {
+      cam_diff = std::max(cam_diff, std::abs(result.heatmap().values(i) - cam[i]));
+    }
+    EXPECT_LE(cam_diff, 1e-4);
+    const cv::Mat gray = DecodePng(result.heatmap_png());
+    ASSERT_EQ(gray.type(), CV_8UC1);
+    ASSERT_EQ(gray.size(), cv::Size(width, height));
+    int gray_diff = 0;
+    for (int i = 0; i < width * height; ++i) {
+      const int expected = static_cast<int>(255.0f * cam[i]);  // np.uint8 truncates
+      gray_diff = std::max(gray_diff, std::abs(gray.data[i] - expected));
+    }
+    EXPECT_LE(gray_diff, 1);
+
+    // Overlay at the original resolution (PNG is RGB; OpenCV decodes to BGR).
+    cv::Mat overlay = DecodePng(result.overlay_png());
+    cv::Mat expected_overlay =
+        cv::imread(ServerData(c["overlay"].get<std::string>()), cv::IMREAD_UNCHANGED);
+    ASSERT_EQ(overlay.size(), expected_overlay.size());
+    ASSERT_EQ(overlay.type(), expected_overlay.type());
+    cv::Mat diff;
+    cv::absdiff(overlay, expected_overlay, diff);
+    double max_diff = 0;
+    cv::minMaxLoc(diff.reshape(1), nullptr, &max_diff);
+    // A CAM value a hair from a colormap step may take the neighbouring JET colour.
+    EXPECT_LE(max_diff, 4);
+    EXPECT_LE(cv::mean(diff)[0], 0.05);
+
+    // Annotation report.
+    const nlohmann::json& report = c["report"];
+    const v1::AnnotationReport& got = result.annotation();
+    const std::vector<float> thresholds = report["thresholds"];
+    const std::vector<double> iou = report["iou"];
+    const std::vector<double> tolerance = report["iou_tolerance"];
+    ASSERT_EQ(got.iou_size(), static_cast<int>(thresholds.size()));
+    for (size_t k = 0; k < thresholds.size(); ++k) {
+      EXPECT_FLOAT_EQ(got.iou(k).threshold(), thresholds[k]);
+      EXPECT_NEAR(got.iou(k).iou(), iou[k], tolerance[k])
+          << "threshold " << thresholds[k];
+    }
+    EXPECT_EQ(got.pointing_game_hit(), report["pointing_game_hit"].get<bool>());
+    EXPECT_NEAR(got.energy_inside(), report["energy_inside"].get<double>(), 1e-4);
+    EXPECT_NEAR(got.mask_area_fraction(), report["mask_area_fraction"].get<double>(),
+                1e-6);
+    EXPECT_EQ(got.shape_count(), report["shape_count"].get<int>());
+  }
 }
 
 }  // namespace

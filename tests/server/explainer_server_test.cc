@@ -205,11 +205,13 @@ TEST(ExplainerServerStartTest, FailedWarmUpFailsStart) {
         return absl::InternalError("no kernel image is available");
       });
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(server.status().message(), "warm-up batch failed: no kernel image is available");
+  EXPECT_EQ(server.status().message(),
+            "warm-up batch failed: no kernel image is available");
 }
 
 TEST(ExplainerServerStartTest, AddressInUseFailsStart) {
-  auto first = ExplainerServer::StartWithRunner(TestOptions(), FakeSpec(), "cpu", FakeRun);
+  auto first =
+      ExplainerServer::StartWithRunner(TestOptions(), FakeSpec(), "cpu", FakeRun);
   ASSERT_TRUE(first.ok()) << first.status();
   ServerOptions options = TestOptions();
   options.address = (*first)->address();
@@ -257,7 +259,8 @@ TEST_F(ExplainerServerTest, StreamAnswersEveryItemOnceBadOnesWithMessages) {
   }
   auto error_of = [&](const std::string& id) { return by_id[id].error(); };
   EXPECT_EQ(error_of("corrupt").code(), 3);
-  EXPECT_THAT(error_of("corrupt").message(), StartsWith("image: truncated or corrupt PNG"));
+  EXPECT_THAT(error_of("corrupt").message(),
+              StartsWith("image: truncated or corrupt PNG"));
   EXPECT_EQ(error_of("empty").message(),
             "image: empty (the request carried no image bytes)");
   EXPECT_THAT(error_of("text").message(), StartsWith("image: not a supported image"));
@@ -473,8 +476,8 @@ TEST_F(ExplainerServerTest, CancelledStreamIsCleanedUpAndTheServerGoesOn) {
   grpc::ClientContext context;
   SetDeadline(&context);
   v1::ExplainResponse response;
-  ASSERT_TRUE(stub_->ExplainImage(&context, Request("after", PngBytes(30, 30)), &response)
-                  .ok());
+  ASSERT_TRUE(
+      stub_->ExplainImage(&context, Request("after", PngBytes(30, 30)), &response).ok());
   EXPECT_TRUE(response.has_result());
 }
 

@@ -44,10 +44,11 @@ TEST(ValidateOptionsTest, TargetClassOutOfRange) {
     request.mutable_options()->set_target_class(bad);
     const absl::Status status = PrepareStatus(request);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(status.message(),
-              absl::StrCat("options.target_class: ", bad,
-                           " is out of range; the model has 3 classes (0 Normal, 1 Benign, "
-                           "2 Malignant)"));
+    EXPECT_EQ(
+        status.message(),
+        absl::StrCat("options.target_class: ", bad,
+                     " is out of range; the model has 3 classes (0 Normal, 1 Benign, "
+                     "2 Malignant)"));
   }
 }
 
@@ -96,7 +97,8 @@ TEST(ValidateOptionsTest, OverlayWeightOutsideUnitInterval) {
   const absl::Status status = PrepareStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "options.overlay_image_weight: -0.25 is outside [0, 1]");
-  request.mutable_options()->set_overlay_image_weight(std::numeric_limits<float>::infinity());
+  request.mutable_options()->set_overlay_image_weight(
+      std::numeric_limits<float>::infinity());
   EXPECT_EQ(PrepareStatus(request).message(),
             "options.overlay_image_weight: inf is outside [0, 1]");
 }
@@ -114,7 +116,8 @@ TEST(ValidateOptionsTest, UnknownCamMethod) {
 TEST(ValidateOptionsTest, OptionsAreCheckedBeforeTheImageIsDecoded) {
   v1::ExplainRequest request = Request("not an image");
   request.mutable_options()->set_target_class(9);
-  EXPECT_THAT(PrepareStatus(request).message(), StartsWith("options.target_class: 9"));
+  EXPECT_THAT(std::string(PrepareStatus(request).message()),
+              StartsWith("options.target_class: 9"));
 }
 
 // ---- Image ---------------------------------------------------------------------------
@@ -128,14 +131,15 @@ TEST(PrepareItemTest, EmptyImage) {
 TEST(PrepareItemTest, TextIsNotAnImage) {
   const absl::Status status = PrepareStatus(Request("hello, world"));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), StartsWith("image: not a supported image"));
+  EXPECT_THAT(std::string(status.message()), StartsWith("image: not a supported image"));
 }
 
 TEST(PrepareItemTest, TruncatedPng) {
   const std::string png = PngBytes(40, 30);
   const absl::Status status = PrepareStatus(Request(png.substr(0, png.size() / 2)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), StartsWith("image: truncated or corrupt PNG"));
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("image: truncated or corrupt PNG"));
 }
 
 TEST(PrepareItemTest, ImageOverThePixelLimit) {
@@ -143,11 +147,13 @@ TEST(PrepareItemTest, ImageOverThePixelLimit) {
   limits.max_image_pixels = 1000;
   const absl::Status status = PrepareStatus(Request(PngBytes(40, 30)), limits);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(status.message(), "image: image is 40x30 = 1200 pixels, over the limit of 1000");
+  EXPECT_EQ(status.message(),
+            "image: image is 40x30 = 1200 pixels, over the limit of 1000");
 }
 
 TEST(PrepareItemTest, GoodImageBecomesModelInputWithDefaults) {
-  absl::StatusOr<PreparedItem> item = PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
+  absl::StatusOr<PreparedItem> item =
+      PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
   ASSERT_TRUE(item.ok()) << item.status();
   EXPECT_EQ(item->request_id, "r1");
   EXPECT_EQ(item->original_width, 40);
@@ -185,7 +191,7 @@ TEST(PrepareItemTest, MalformedAnnotationJson) {
   request.set_annotation_json("{\"shapes\": [");
   const absl::Status status = PrepareStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), StartsWith("annotation_json: "));
+  EXPECT_THAT(std::string(status.message()), StartsWith("annotation_json: "));
 }
 
 TEST(PrepareItemTest, UnknownShapeType) {
@@ -193,8 +199,9 @@ TEST(PrepareItemTest, UnknownShapeType) {
   request.set_annotation_json(LabelMeJson(40, 30, {{"tumor", 1, 1, 5, 5}}, "hexagon"));
   const absl::Status status = PrepareStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), StartsWith("annotation_json: shapes[1].shape_type"));
-  EXPECT_THAT(status.message(), HasSubstr("unknown shape type \"hexagon\""));
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: shapes[1].shape_type"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("unknown shape type \"hexagon\""));
 }
 
 TEST(PrepareItemTest, AnnotationForAnotherImageSize) {
@@ -202,7 +209,8 @@ TEST(PrepareItemTest, AnnotationForAnotherImageSize) {
   request.set_annotation_json(LabelMeJson(400, 300, {{"tumor", 1, 1, 5, 5}}));
   const absl::Status status = PrepareStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), StartsWith("annotation_json: annotation is for a 400x300"));
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: annotation is for a 400x300"));
 }
 
 TEST(PrepareItemTest, AnnotationIgnoredWhenTheExplanationIsSkipped) {
@@ -360,7 +368,8 @@ TEST(FinishItemTest, NothingButProbabilitiesWithoutExplanation) {
 }
 
 TEST(FinishItemTest, EngineResultThatDoesNotFitTheModelIsInternal) {
-  absl::StatusOr<PreparedItem> item = PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
+  absl::StatusOr<PreparedItem> item =
+      PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
   ASSERT_TRUE(item.ok()) << item.status();
   engine::EngineResult engine_result = HalfResult();
   engine_result.probabilities = {0.5f, 0.5f};
@@ -373,7 +382,8 @@ TEST(FinishItemTest, EngineResultThatDoesNotFitTheModelIsInternal) {
   engine_result.cam = cv::Mat();
   status = FinishItem(*item, engine_result, FakeSpec(), Stats()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(status.message(), StartsWith("engine result has no usable CAM"));
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("engine result has no usable CAM"));
 }
 
 TEST(ErrorResponseTest, CarriesIdCodeNumberAndMessage) {

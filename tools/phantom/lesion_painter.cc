@@ -22,8 +22,9 @@ struct Spot {
   const Bone* bone = nullptr;
   double e = 0;     // distance from the articular end
   double side = 1;  // +1 / -1: which cortex (v direction)
-  double R() const { return bone->Radius(e); }
-  double Rs() const { return bone->shaft_radius; }
+  double floor = 0;  // lesions on thin bones (fibula, ulna) still reach a visible size
+  double R() const { return std::max(bone->Radius(e), 1.2 * floor); }
+  double Rs() const { return std::max(bone->shaft_radius, floor); }
   double U() const { return bone->U(e); }
   double V() const { return bone->AxisV(e); }
 };
@@ -49,6 +50,7 @@ Spot Place(const Scene& sc, Rng& rng, const std::map<std::string, double>& site_
   const double margin = 0.07 * std::min(sc.size.width, sc.size.height);
   Spot spot;
   spot.side = rng.Sign();
+  spot.floor = 0.55 * sc.scale;
   for (int attempt = 0; attempt < 60; ++attempt) {
     spot.bone = bones[rng.Choose(weights)];
     spot.e = pick_e(*spot.bone);
@@ -57,11 +59,11 @@ Spot Place(const Scene& sc, Rng& rng, const std::map<std::string, double>& site_
   std::vector<Spot> visible;
   for (const Bone* b : bones) {
     for (double e = b->cap; e < 60 * sc.scale; e += 0.25 * sc.scale) {
-      Spot s{b, e, spot.side};
+      Spot s{b, e, spot.side, spot.floor};
       if (sc.Inside(sc.frame.ToImage(s.U(), s.V()), margin)) visible.push_back(s);
     }
   }
-  if (visible.empty()) return {bones[0], bones[0]->cap, spot.side};
+  if (visible.empty()) return {bones[0], bones[0]->cap, spot.side, spot.floor};
   return visible[rng.UniformInt(0, static_cast<int>(visible.size()) - 1)];
 }
 
@@ -325,12 +327,15 @@ Lesion LooseBodies(const Scene& sc, Rng& rng, Canvas* c) {
   Patch bodies = EmptyPatch(sc.size, {sc.frame.ToImage(ju, jv)}, 3.5 * r0);
   for (int i = rng.UniformInt(6, 20); i > 0; --i) {
     const double bu = ju + rng.Normal(0, 0.8) * r0, bv = jv + rng.Normal(0, 0.9) * r0;
-    const double rad = rng.Uniform(0.07, 0.2) * r0;
+    const double rad = rng.Uniform(0.1, 0.25) * r0;
     std::vector<cv::Point2d> ring;
     for (int k = 0; k <= 16; ++k) {
       ring.push_back(sc.frame.ToImage(bu + rad * std::cos(k * kPi / 8), bv + rad * std::sin(k * kPi / 8)));
     }
-    DrawPolyline(ring, std::max(1.0, 0.35 * rad), &bodies);
+    const cv::Point2d centre = sc.frame.ToImage(bu, bv) - cv::Point2d(bodies.roi.tl());
+    cv::circle(bodies.m, cv::Point(centre), static_cast<int>(rad), cv::Scalar(0.6), cv::FILLED,
+               cv::LINE_AA);
+    DrawPolyline(ring, std::max(1.0, 0.35 * rad), &bodies);  // brighter calcified rim
     edge.insert(edge.end(), ring.begin(), ring.end());
   }
   cv::GaussianBlur(bodies.m, bodies.m, cv::Size(), 0.8);

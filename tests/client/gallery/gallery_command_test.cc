@@ -1,0 +1,319 @@
+// `explainer gallery` as a whole (RunGallery) against a scripted in-process
+// server: the two passes send what they should, the picks, metrics and reports
+// are the hand-derived ones, every output is written and decodes, and bad inputs
+// end with the documented exit status and message.
+#include "client/gallery/gallery_command.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "client/exit_codes.h"
+#include "client/gallery/comparison_render.h"
+#include "client/gallery/gallery_render.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "opencv2/imgcodecs.hpp"
+#include "tests/client/gallery/scripted_explainer_service.h"
+#include "tests/client/temp_dir.h"
+
+namespace explainer::client::gallery {
+namespace {
+
+using ::explainer::testing::ReadAll;
+using ::explainer::testing::ScriptedAnswer;
+using ::explainer::testing::ScriptedServer;
+using ::explainer::testing::SeenRequest;
+using ::explainer::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+using Json = nlohmann::json;
+
+struct ImageSpec {
+  std::string name;   // stem
+  const char* label;  // BTXRD label
+  std::vector<float> probabilities;
+  float iou = -1;     // < 0: no annotation file
+  bool error = false;
+};
+
+// The hand-derived case (k = 2). Predictions (argmax):
+//   n1 N  n2 N  n3 B  n4 N  n5 N | b1 B  b2 B  b3 N  b4 M  b5 B  b6 B | m1 M  m2 B
+// bad: per-item error in pass 1.
+const std::vector<ImageSpec>& Specs() {
+  static const auto* specs = new std::vector<ImageSpec>{
+      {"n1", "Normal", {0.9f, 0.05f, 0.05f}},
+      {"n2", "Normal", {0.7f, 0.2f, 0.1f}},
+      {"n3", "Normal", {0.3f, 0.6f, 0.1f}},
+      {"n4", "Normal", {0.6f, 0.1f, 0.3f}},
+      {"n5", "Normal", {0.8f, 0.1f, 0.1f}},
+      {"b1", "Benign", {0.1f, 0.8f, 0.1f}, 0.6f},
+      {"b2", "Benign", {0.2f, 0.7f, 0.1f}, 0.2f},
+      {"b3", "Benign", {0.5f, 0.4f, 0.1f}, 0.4f},
+      {"b4", "Benign", {0.1f, 0.3f, 0.6f}, 0.0f},
+      {"b5", "Benign", {0.1f, 0.6f, 0.3f}},
+      {"b6", "Benign", {0.3f, 0.65f, 0.05f}, 0.1f},
+      {"m1", "Malignant", {0.1f, 0.2f, 0.7f}, 0.5f},
+      {"m2", "Malignant", {0.1f, 0.5f, 0.4f}, 0.3f},
+      {"bad", "Benign", {0.3f, 0.3f, 0.4f}, -1, true},
+  };
+  return *specs;
+}
+
+std::string Png(int width, int height, int gray) {
+  cv::Mat image(height, width, CV_8UC3, cv::Scalar(gray, gray, gray));
+  std::vector<uchar> bytes;
+  cv::imencode(".png", image, bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string LabelMe(const std::string& image, int width, int height) {
+  return absl::StrCat(
+      R"({"version": "5.2.1", "flags": {}, "shapes": [{"label": "tumor", "points": [[10, 8], [40, 30]], )",
+      R"("group_id": null, "shape_type": "rectangle", "flags": {}}], "imagePath": ")", image,
+      R"(", "imageData": null, "imageHeight": )", height, R"(, "imageWidth": )", width, "}");
+}
+
+class GalleryCommandTest : public ::testing::Test {
+ protected:
+  GalleryCommandTest() {
+    std::map<std::string, ScriptedAnswer> script;
+    std::string csv = "image_id,center,tumor,benign,malignant\n";
+    int gray = 40;
+    for (const ImageSpec& spec : Specs()) {
+      const std::string file = spec.name + ".png";
+      gray += 10;
+      const int width = 64 + gray % 7;  // varied sizes
+      dir_.Write("in/images/" + file, Png(width, 48, gray));
+      if (spec.iou >= 0) {
+        dir_.Write("in/Annotations/" + spec.name + ".json", LabelMe(file, width, 48));
+      }
+      const bool benign = std::string(spec.label) == "Benign";
+      const bool malignant = std::string(spec.label) == "Malignant";
+      absl::StrAppend(&csv, file, ",1,", benign || malignant ? 1 : 0, ",", benign ? 1 : 0, ",",
+                      malignant ? 1 : 0, "\n");
+      script["images/" + file] = ScriptedAnswer{spec.probabilities, spec.iou, spec.error};
+    }
+    absl::StrAppend(&csv, "ghost.jpeg,1,0,0,0\n");  // a label without an image
+    dir_.Write("in/images/extra.png", Png(30, 30, 200));  // an image without a label
+    dir_.Write("in/dataset.csv", csv);
+    server_ = std::make_unique<ScriptedServer>(std::move(script));
+  }
+
+  GalleryOptions Options() const {
+    GalleryOptions options;
+    options.connection.server = server_->address();
+    options.connection.connect_timeout = absl::Seconds(10);
+    options.input_dir = dir_.Path("in");
+    options.labels = dir_.Path("in/dataset.csv");
+    options.annotations_dir = dir_.Path("in/Annotations");
+    options.out_dir = dir_.Path("out");
+    options.k = 2;
+    options.thresholds = {0.3f, 0.5f, 0.7f};
+    return options;
+  }
+
+  // Runs the command; stdout and stderr land in out_ / err_.
+  int Run(const GalleryOptions& options) {
+    std::FILE* out = std::tmpfile();
+    std::FILE* err = std::tmpfile();
+    const int code = RunGallery(options, out, err);
+    out_ = Slurp(out);
+    err_ = Slurp(err);
+    return code;
+  }
+
+  static std::string Slurp(std::FILE* file) {
+    std::rewind(file);
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
+    std::fclose(file);
+    return text;
+  }
+
+  Json ReadJson(const std::string& name) const {
+    return Json::parse(ReadAll(dir_.Path("out/" + name)));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ScriptedServer> server_;
+  std::string out_, err_;
+};
+
+std::set<std::string> Ids(const std::vector<SeenRequest>& requests) {
+  std::set<std::string> ids;
+  for (const SeenRequest& r : requests) ids.insert(r.request_id);
+  return ids;
+}
+
+std::set<std::string> Images(std::initializer_list<const char*> stems) {
+  std::set<std::string> ids;
+  for (const char* stem : stems) ids.insert(absl::StrCat("images/", stem, ".png"));
+  return ids;
+}
+
+std::vector<std::string> Shown(const Json& gallery, int class_index, int row) {
+  std::vector<std::string> files;
+  for (const Json& pick : gallery["galleries"][class_index]["rows"][row]["shown"]) {
+    files.push_back(pick["file"].get<std::string>().substr(7));  // drop "images/"
+  }
+  return files;
+}
+
+TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
+  ASSERT_EQ(Run(Options()), kExitOk) << out_ << err_;
+
+  // Pass 1: every labelled image, predictions only. Pass 2: the gallery picks and
+  // the annotated tumour images. Then the comparison's best / median / worst.
+  const auto streams = server_->service().streams();
+  ASSERT_EQ(streams.size(), 3u) << err_;
+  EXPECT_EQ(Ids(streams[0]), Images({"n1", "n2", "n3", "n4", "n5", "b1", "b2", "b3", "b4", "b5",
+                                     "b6", "m1", "m2", "bad"}));
+  for (const SeenRequest& r : streams[0]) {
+    EXPECT_TRUE(r.skip_explanation) << r.request_id;
+    EXPECT_FALSE(r.overlay || r.raw_heatmap || r.annotation) << r.request_id;
+  }
+  EXPECT_EQ(Ids(streams[1]),
+            Images({"n1", "n3", "n5", "b1", "b2", "b3", "b4", "b6", "m1", "m2"}));
+  for (const SeenRequest& r : streams[1]) {
+    EXPECT_FALSE(r.skip_explanation);
+    EXPECT_FALSE(r.raw_heatmap);
+    // b6 is only needed for the report: no overlay for it.
+    EXPECT_EQ(r.overlay, r.request_id != "images/b6.png") << r.request_id;
+    EXPECT_THAT(r.thresholds, ElementsAre(0.3f, 0.5f, 0.7f));
+  }
+  EXPECT_EQ(Ids(streams[2]), Images({"b1", "b2", "b4", "m1", "m2"}));
+  for (const SeenRequest& r : streams[2]) EXPECT_TRUE(r.overlay && r.raw_heatmap && r.annotation);
+
+  // The picks (hand-derived from the script, k = 2).
+  const Json gallery = ReadJson("gallery.json");
+  EXPECT_THAT(Shown(gallery, 0, 0), ElementsAre("n1.png", "n5.png"));
+  EXPECT_EQ(gallery["galleries"][0]["rows"][0]["available"], 4);
+  EXPECT_THAT(Shown(gallery, 0, 1), ElementsAre("b3.png"));
+  EXPECT_THAT(Shown(gallery, 0, 2), ElementsAre("n3.png"));
+  EXPECT_THAT(Shown(gallery, 1, 0), ElementsAre("b1.png", "b2.png"));
+  EXPECT_EQ(gallery["galleries"][1]["rows"][0]["available"], 4);
+  EXPECT_THAT(Shown(gallery, 1, 1), ElementsAre("n3.png", "m2.png"));
+  EXPECT_THAT(Shown(gallery, 1, 2), ElementsAre("b4.png", "b3.png"));
+  EXPECT_THAT(Shown(gallery, 2, 0), ElementsAre("m1.png"));
+  EXPECT_THAT(Shown(gallery, 2, 1), ElementsAre("b4.png"));
+  EXPECT_THAT(Shown(gallery, 2, 2), ElementsAre("m2.png"));
+  EXPECT_EQ(gallery["run"]["unlabelled_images"], Json::array({"images/extra.png"}));
+  EXPECT_EQ(gallery["run"]["labels_without_image"], Json::array({"ghost"}));
+  ASSERT_EQ(gallery["run"]["errors"].size(), 1u);
+  EXPECT_EQ(gallery["run"]["errors"][0]["file"], "images/bad.png");
+  EXPECT_THAT(gallery["run"]["errors"][0]["message"].get<std::string>(),
+              HasSubstr("scripted: cannot decode images/bad.png"));
+  const Json& comparison = gallery["comparison"]["classes"];
+  ASSERT_EQ(comparison.size(), 2u);
+  EXPECT_EQ(comparison[0]["class"], "Benign");
+  EXPECT_EQ(comparison[0]["rows"][0]["file"], "images/b1.png");  // 0.6
+  EXPECT_EQ(comparison[0]["rows"][1]["file"], "images/b2.png");  // 0.2 of .6 .4 .2 .1 0
+  EXPECT_EQ(comparison[0]["rows"][2]["file"], "images/b4.png");  // 0
+  EXPECT_EQ(comparison[1]["rows"].size(), 2u);                    // best and worst
+
+  // Metrics: confusion [true][predicted] from the table above.
+  const Json metrics = ReadJson("metrics.json");
+  EXPECT_EQ(metrics["count"], 13);
+  EXPECT_EQ(metrics["confusion_matrix"]["matrix"],
+            Json::parse("[[4, 1, 0], [1, 4, 1], [0, 1, 1]]"));
+  EXPECT_DOUBLE_EQ(metrics["accuracy"].get<double>(), 9.0 / 13.0);
+  EXPECT_DOUBLE_EQ(metrics["balanced_accuracy"].get<double>(), (4.0 / 5 + 4.0 / 6 + 1.0 / 2) / 3);
+
+  // Annotation report: the seven annotated tumour images, Normal left out.
+  const Json report = ReadJson("annotation_report.json");
+  EXPECT_EQ(report["left_out"]["normal"], 5);
+  EXPECT_EQ(report["left_out"]["without_annotation"],
+            Json::array({"images/b5.png", "images/bad.png"}));
+  ASSERT_EQ(report["images"].size(), 7u);
+  EXPECT_EQ(report["images"][0]["file"], "images/b1.png");
+  EXPECT_DOUBLE_EQ(report["images"][0]["iou"]["0.5"].get<double>(), 0.6);
+  EXPECT_EQ(report["per_class"]["Benign"]["count"], 5);
+  EXPECT_NEAR(report["per_class"]["Benign"]["mean_iou"]["0.5"].get<double>(),
+              (0.6 + 0.2 + 0.4 + 0.0 + 0.1) / 5, 1e-6);
+  EXPECT_NEAR(report["per_class"]["Benign"]["median_iou"]["0.5"].get<double>(), 0.2, 1e-6);
+  EXPECT_NEAR(report["per_class"]["Malignant"]["pointing_game_rate"].get<double>(), 1.0, 1e-9);
+  EXPECT_EQ(report["overall"]["count"], 7);
+
+  // Images: the expected grids, decodable.
+  const GalleryLayout layout;
+  for (const char* name : {"Normal", "Benign", "Malignant"}) {
+    const cv::Mat image = cv::imread(dir_.Path(absl::StrCat("out/gallery_", name, ".png")));
+    ASSERT_FALSE(image.empty()) << name;
+    EXPECT_EQ(image.size(), GalleryCanvasSize(layout, 2)) << name;
+  }
+  const cv::Mat comparison_image = cv::imread(dir_.Path("out/annotation_comparison.png"));
+  ASSERT_FALSE(comparison_image.empty());
+  EXPECT_EQ(comparison_image.size(), ComparisonCanvasSize(ComparisonLayout(), {3, 2}));
+
+  const std::string html = ReadAll(dir_.Path("out/index.html"));
+  EXPECT_THAT(html, HasSubstr("src=\"gallery_Malignant.png\""));
+  EXPECT_THAT(html, HasSubstr("src=\"annotation_comparison.png\""));
+
+  // The summary.
+  EXPECT_THAT(out_, HasSubstr("15 image(s), 14 labelled (BTXRD dataset.csv), 7 with annotations"));
+  EXPECT_THAT(out_, HasSubstr("Images: 15 found, 14 labelled, 13 predicted"));
+  EXPECT_THAT(out_, HasSubstr("1 image(s) without a label (not sent): images/extra.png"));
+  EXPECT_THAT(out_, HasSubstr("1 label(s) without an image: ghost"));
+  EXPECT_THAT(out_, HasSubstr("Accuracy 0.692"));
+  EXPECT_THAT(out_, HasSubstr("mean IoU@0.5 0.300"));  // (.6 + .2 + .4 + 0 + .1 + .5 + .3) / 7
+  EXPECT_THAT(out_, HasSubstr("Open " + dir_.Path("out/index.html")));
+  EXPECT_THAT(err_, HasSubstr("pass 1/2: predictions (no heatmaps) for 14 image(s)"));
+}
+
+TEST_F(GalleryCommandTest, UnknownLabelIsAUsageErrorNamingIt) {
+  dir_.Write("labels.csv", "image,label\nn1.png,Normal\nb1.png,Tumour\n");
+  GalleryOptions options = Options();
+  options.labels = dir_.Path("labels.csv");
+  EXPECT_EQ(Run(options), kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("explainer gallery: --labels: unknown label 'Tumour' "
+                              "(labels.csv line 3); the model's classes are Normal, Benign, "
+                              "Malignant"));
+  EXPECT_TRUE(server_->service().streams().empty());
+}
+
+TEST_F(GalleryCommandTest, NoMatchingLabelsSaysHowImagesAreMatched) {
+  dir_.Write("labels.csv", "other1.png,Normal\nother2.png,Benign\n");
+  GalleryOptions options = Options();
+  options.labels = dir_.Path("labels.csv");
+  EXPECT_EQ(Run(options), kExitFailed);
+  EXPECT_THAT(err_, HasSubstr("has a label in"));
+  EXPECT_THAT(err_, HasSubstr("images are matched by file stem"));
+}
+
+TEST_F(GalleryCommandTest, WithoutAnnotationsThereIsNoReport) {
+  GalleryOptions options = Options();
+  options.annotations_dir = "";
+  ASSERT_EQ(Run(options), kExitOk) << err_;
+  EXPECT_EQ(server_->service().streams().size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(dir_.Path("out/annotation_report.json")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Path("out/annotation_comparison.png")));
+  EXPECT_TRUE(std::filesystem::exists(dir_.Path("out/index.html")));
+  EXPECT_THAT(out_, HasSubstr("not measured (no --annotations-dir)"));
+}
+
+TEST_F(GalleryCommandTest, ServerDownIsExitThree) {
+  GalleryOptions options = Options();
+  server_.reset();
+  options.connection.connect_timeout = absl::Milliseconds(300);
+  EXPECT_EQ(Run(options), kExitServer);
+  EXPECT_THAT(err_, HasSubstr("cannot reach the explainer server at"));
+}
+
+TEST_F(GalleryCommandTest, MissingLabelsFileIsAUsageError) {
+  GalleryOptions options = Options();
+  options.labels = dir_.Path("nope.csv");
+  EXPECT_EQ(Run(options), kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("--labels: " + dir_.Path("nope.csv") + " does not exist"));
+}
+
+}  // namespace
+}  // namespace explainer::client::gallery
