@@ -286,7 +286,9 @@ def export_bundle(wrapped: nn.Module, *, class_names: Sequence[str], input_size:
     """Scripts `wrapped` (forward/features/head), attaches explainer.json, verifies the
     contract on the saved file (and the scripted module against the eager one), and only
     then puts the bundle at `path`. input_size is (height, width)."""
-    height, width = int(input_size[0]), int(input_size[1])
+    if isinstance(input_size, (list, tuple)):
+        input_size = [int(v) for v in input_size]
+    height, width = parse_input_size(input_size, f"{path}: input_size")
     spec = {
         "bundle_format": BUNDLE_FORMAT,
         "name": str(name),

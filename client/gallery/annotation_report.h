@@ -40,9 +40,9 @@ GroupSummary Summarize(const std::vector<const AnnotatedImage*>& images, size_t 
 
 struct AnnotationReport {
   std::vector<std::string> class_names;
-  int normal_class = -1;            // left out of the report; -1: no such class
+  int normal_class = -1;  // left out of the report; -1: no such class
   std::vector<float> thresholds;
-  std::string method;               // "grad-cam"
+  std::string method;                  // "grad-cam"
   std::vector<AnnotatedImage> images;  // input order
   int normal_left_out = 0;             // labelled Normal images (never annotated)
   // Tumour images left out, and why: no annotation file, or the request failed.

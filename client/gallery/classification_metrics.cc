@@ -38,13 +38,11 @@ nlohmann::ordered_json OrNull(const std::optional<double>& value) {
 
 }  // namespace
 
-std::optional<double> RocAuc(const std::vector<double>& scores,
-                             const std::vector<bool>& positive) {
+std::optional<double> RocAuc(const std::vector<double>& scores, const std::vector<bool>& positive) {
   const size_t n = scores.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
   // Sum of the (1-based, tie-averaged) ranks of the positives.
   double positive_rank_sum = 0;
   double n_pos = 0;
@@ -75,17 +73,15 @@ absl::StatusOr<ClassificationMetrics> ComputeClassificationMetrics(
         probabilities.size(), " probability rows; they must be as many"));
   }
   for (size_t i = 0; i < y_true.size(); ++i) {
-    if (y_true[i] < 0 || y_true[i] >= num_classes || y_pred[i] < 0 ||
-        y_pred[i] >= num_classes) {
-      return absl::InvalidArgumentError(absl::StrCat("metrics: image ", i, " has class ",
-                                                     y_true[i], " / prediction ", y_pred[i],
-                                                     ", outside [0, ", num_classes, ")"));
+    if (y_true[i] < 0 || y_true[i] >= num_classes || y_pred[i] < 0 || y_pred[i] >= num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat("metrics: image ", i, " has class ", y_true[i],
+                                                     " / prediction ", y_pred[i], ", outside [0, ",
+                                                     num_classes, ")"));
     }
     if (static_cast<int>(probabilities[i].size()) != num_classes) {
       return absl::InvalidArgumentError(absl::StrCat("metrics: image ", i, " has ",
-                                                     probabilities[i].size(),
-                                                     " probabilities for ", num_classes,
-                                                     " classes"));
+                                                     probabilities[i].size(), " probabilities for ",
+                                                     num_classes, " classes"));
     }
   }
   ClassificationMetrics m;
@@ -132,9 +128,8 @@ nlohmann::ordered_json MetricsToJson(const ClassificationMetrics& m) {
   nlohmann::ordered_json j;
   j["classes"] = m.class_names;
   j["count"] = m.count;
-  j["confusion_matrix"] = {{"rows", "true class"},
-                           {"columns", "predicted class"},
-                           {"matrix", m.confusion}};
+  j["confusion_matrix"] = {
+      {"rows", "true class"}, {"columns", "predicted class"}, {"matrix", m.confusion}};
   nlohmann::ordered_json per_class = nlohmann::ordered_json::object();
   for (size_t c = 0; c < m.per_class.size(); ++c) {
     const ClassMetrics& cm = m.per_class[c];

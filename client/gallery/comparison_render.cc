@@ -57,12 +57,10 @@ absl::StatusOr<cv::Mat> RenderComparison(const std::string& title,
                      row.titles[c], kTitleScale, colors::kPage);
         const cv::Rect image_area(x, top + layout.title_height, layout.tile_width,
                                   layout.image_height);
-        FitToBox(row.panels[c], image_area.size(), colors::kImageBox)
-            .copyTo(canvas(image_area));
-        cv::rectangle(canvas,
-                      cv::Rect(x, top, layout.tile_width,
-                               layout.title_height + layout.image_height),
-                      colors::kPage, 1);
+        FitToBox(row.panels[c], image_area.size(), colors::kImageBox).copyTo(canvas(image_area));
+        cv::rectangle(
+            canvas, cv::Rect(x, top, layout.tile_width, layout.title_height + layout.image_height),
+            colors::kPage, 1);
       }
       top += layout.title_height + layout.image_height;
     }

@@ -10,8 +10,7 @@
 
 namespace explainer::client::gallery {
 
-absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text,
-                                             absl::string_view source) {
+absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::string_view source) {
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   std::vector<CsvRow> rows;
   CsvRow row;

@@ -21,8 +21,7 @@ struct CsvRow {
 // cells keep their spaces (callers trim where that is meaningful).
 // InvalidArgument naming `source` and the line for an unterminated quote or text
 // after a closing quote.
-absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text,
-                                             absl::string_view source);
+absl::StatusOr<std::vector<CsvRow>> ParseCsv(absl::string_view text, absl::string_view source);
 
 }  // namespace explainer::client::gallery
 

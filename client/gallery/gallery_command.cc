@@ -97,7 +97,8 @@ std::string ShortList(const std::vector<std::string>& names) {
   std::vector<std::string> shown(names.begin(),
                                  names.begin() + std::min<size_t>(names.size(), kSummaryListed));
   std::string text = absl::StrJoin(shown, ", ");
-  if (names.size() > shown.size()) absl::StrAppend(&text, " ... and ", names.size() - shown.size(), " more");
+  if (names.size() > shown.size())
+    absl::StrAppend(&text, " ... and ", names.size() - shown.size(), " more");
   return text;
 }
 
@@ -110,8 +111,8 @@ absl::Status WritePng(const std::string& path, const cv::Mat& bgr) {
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("cannot encode ", path, " as PNG: ", e.what()));
   }
-  return WriteFileBytes(path, absl::string_view(reinterpret_cast<const char*>(bytes.data()),
-                                                bytes.size()));
+  return WriteFileBytes(
+      path, absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 absl::Status WriteJson(const std::string& path, const Json& json) {
@@ -179,10 +180,10 @@ class GalleryRun {
 
   // Pass 2 results.
   GalleryLayout gallery_layout_;
-  std::map<size_t, cv::Mat> tile_images_;        // entry -> overlay fitted to a tile
-  std::map<size_t, std::string> tile_errors_;    // entry -> why it has no overlay
+  std::map<size_t, cv::Mat> tile_images_;      // entry -> overlay fitted to a tile
+  std::map<size_t, std::string> tile_errors_;  // entry -> why it has no overlay
   AnnotationReport report_;
-  std::map<size_t, size_t> report_index_;        // entry -> index in report_.images
+  std::map<size_t, size_t> report_index_;  // entry -> index in report_.images
 
   // Comparison.
   ComparisonLayout comparison_layout_;
@@ -250,17 +251,17 @@ absl::Status GalleryRun::RunPass(const std::string& pass, const std::string& wha
   };
   const absl::Status status = explainer.Run(entries.size(), make_request, on_answer);
   progress.Finish();
-  std::fprintf(err_, "explainer gallery: pass %s: %d answered, %d error(s) in %s\n",
-               pass.c_str(), done - failed, failed,
-               absl::FormatDuration(absl::Trunc(absl::Now() - pass_start, absl::Milliseconds(100)))
-                   .c_str());
+  std::fprintf(
+      err_, "explainer gallery: pass %s: %d answered, %d error(s) in %s\n", pass.c_str(),
+      done - failed, failed,
+      absl::FormatDuration(absl::Trunc(absl::Now() - pass_start, absl::Milliseconds(100))).c_str());
   std::fflush(err_);
   return status;
 }
 
 int GalleryRun::ConnectAndLoad() {
-  absl::StatusOr<std::vector<ImageItem>> found = FindImages(
-      WalkOptions{"", options_.input_dir, options_.annotations_dir, options_.out_dir});
+  absl::StatusOr<std::vector<ImageItem>> found =
+      FindImages(WalkOptions{"", options_.input_dir, options_.annotations_dir, options_.out_dir});
   if (!found.ok()) {
     PrintError(std::string(found.status().message()));
     return found.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;
@@ -299,10 +300,10 @@ int GalleryRun::ConnectAndLoad() {
     PrintError("the server's model reports no class names");
     return kExitServer;
   }
-  if (info_.methods_size() > 0 &&
-      std::find(info_.methods().begin(), info_.methods().end(), options_.method) ==
-          info_.methods().end()) {
-    PrintError(absl::StrCat("--method: the server does not offer ", CamMethodName(options_.method)));
+  if (info_.methods_size() > 0 && std::find(info_.methods().begin(), info_.methods().end(),
+                                            options_.method) == info_.methods().end()) {
+    PrintError(
+        absl::StrCat("--method: the server does not offer ", CamMethodName(options_.method)));
     return kExitUsage;
   }
   normal_class_ = FindNormalClass(class_names_);
@@ -329,11 +330,11 @@ int GalleryRun::ConnectAndLoad() {
     for (size_t e = 0; e < labels_.entries.size() && e < 3; ++e) {
       label_stems.push_back(labels_.entries[e].stem);
     }
-    PrintError(absl::StrCat("none of the ", items_.size(), " image(s) in ", options_.input_dir,
-                            " has a label in ", options_.labels,
-                            " (images are matched by file stem; image stems: ",
-                            absl::StrJoin(image_stems, ", "), " ...; label stems: ",
-                            absl::StrJoin(label_stems, ", "), " ...)"));
+    PrintError(absl::StrCat(
+        "none of the ", items_.size(), " image(s) in ", options_.input_dir, " has a label in ",
+        options_.labels,
+        " (images are matched by file stem; image stems: ", absl::StrJoin(image_stems, ", "),
+        " ...; label stems: ", absl::StrJoin(label_stems, ", "), " ...)"));
     return kExitFailed;
   }
   size_t annotated = 0;
@@ -367,10 +368,10 @@ absl::Status GalleryRun::PassOne() {
         }
         if (result.predicted_index() < 0 ||
             result.predicted_index() >= static_cast<int>(class_names_.size())) {
-          errors_.push_back(RunError{entry.item->relative_path, "1/2",
-                                     absl::StrCat("the server predicted class ",
-                                                  result.predicted_index(), ", outside the model's ",
-                                                  class_names_.size(), " classes")});
+          errors_.push_back(
+              RunError{entry.item->relative_path, "1/2",
+                       absl::StrCat("the server predicted class ", result.predicted_index(),
+                                    ", outside the model's ", class_names_.size(), " classes")});
           return;
         }
         entry.predicted_class = result.predicted_index();
@@ -383,8 +384,8 @@ absl::Status GalleryRun::PassOne() {
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     if (!e.predicted_class) continue;
-    predictions_.push_back(Prediction{i, e.item->relative_path, e.true_class, *e.predicted_class,
-                                      e.probabilities});
+    predictions_.push_back(
+        Prediction{i, e.item->relative_path, e.true_class, *e.predicted_class, e.probabilities});
     y_true.push_back(e.true_class);
     y_pred.push_back(*e.predicted_class);
     probabilities.push_back(e.probabilities);
@@ -542,8 +543,7 @@ absl::Status GalleryRun::PassComparison() {
         const Entry& entry = entries_[index];
         const int64_t limit = options_.connection.max_message_bytes;
         absl::StatusOr<std::string> image = ReadFileBytes(entry.item->path, limit);
-        absl::StatusOr<std::string> annotation =
-            ReadFileBytes(entry.item->annotation_path, limit);
+        absl::StatusOr<std::string> annotation = ReadFileBytes(entry.item->annotation_path, limit);
         absl::StatusOr<ComparisonPanels> panels =
             !image.ok()        ? absl::StatusOr<ComparisonPanels>(image.status())
             : !annotation.ok() ? absl::StatusOr<ComparisonPanels>(annotation.status())
@@ -586,7 +586,8 @@ std::vector<GalleryRowContent> GalleryRun::GalleryRows(const ClassGallery& galle
                     TextLine{third, OutcomeColor(row.outcome), true}};
       auto error = tile_errors_.find(p.item);
       if (tile.image.empty() && error != tile_errors_.end()) {
-        tile.title[2] = TextLine{absl::StrCat("no overlay: ", error->second), colors::kFalseNegative};
+        tile.title[2] =
+            TextLine{absl::StrCat("no overlay: ", error->second), colors::kFalseNegative};
       }
       content.tiles.push_back(std::move(tile));
     }
@@ -605,17 +606,16 @@ Json GalleryRun::GalleriesJson() const {
       for (size_t pick : row.picks) {
         const Prediction& p = predictions_[pick];
         auto error = tile_errors_.find(p.item);
-        shown.push_back({{"file", p.file},
-                         {"true_class", ClassName(p.true_class)},
-                         {"predicted_class", ClassName(p.predicted_class)},
-                         {"confidence", ShortestDouble(entries_[p.item].confidence)},
-                         {"class_probability", ShortestDouble(p.probabilities[c])},
-                         {"overlay_error",
-                          error == tile_errors_.end() ? Json(nullptr) : Json(error->second)}});
+        shown.push_back(
+            {{"file", p.file},
+             {"true_class", ClassName(p.true_class)},
+             {"predicted_class", ClassName(p.predicted_class)},
+             {"confidence", ShortestDouble(entries_[p.item].confidence)},
+             {"class_probability", ShortestDouble(p.probabilities[c])},
+             {"overlay_error", error == tile_errors_.end() ? Json(nullptr) : Json(error->second)}});
       }
-      rows.push_back({{"outcome", OutcomeName(row.outcome)},
-                      {"available", row.available},
-                      {"shown", shown}});
+      rows.push_back(
+          {{"outcome", OutcomeName(row.outcome)}, {"available", row.available}, {"shown", shown}});
     }
     galleries.push_back({{"class", ClassName(c)},
                          {"image", absl::StrCat("gallery_", ClassFileName(ClassName(c)), ".png")},
@@ -634,11 +634,11 @@ Json GalleryRun::ComparisonJson() const {
     Json rows = Json::array();
     for (const ComparisonPick& pick : picks) {
       auto error = comparison_errors_.find(pick.entry);
-      rows.push_back({{"role", pick.role},
-                      {"file", report_.images[pick.report_image].file},
-                      {"iou", ShortestDouble(report_.images[pick.report_image].iou[rank_t])},
-                      {"error", error == comparison_errors_.end() ? Json(nullptr)
-                                                                  : Json(error->second)}});
+      rows.push_back(
+          {{"role", pick.role},
+           {"file", report_.images[pick.report_image].file},
+           {"iou", ShortestDouble(report_.images[pick.report_image].iou[rank_t])},
+           {"error", error == comparison_errors_.end() ? Json(nullptr) : Json(error->second)}});
     }
     classes.push_back({{"class", ClassName(c)}, {"images_ranked", ranked}, {"rows", rows}});
   }
@@ -671,8 +671,10 @@ Json GalleryRun::RunJson() const {
           {"input_dir", options_.input_dir},
           {"annotations_dir",
            options_.annotations_dir.empty() ? Json(nullptr) : Json(options_.annotations_dir)},
-          {"labels", {{"path", options_.labels}, {"format", LabelFormatName(labels_.format)},
-                      {"entries", labels_.entries.size()}}},
+          {"labels",
+           {{"path", options_.labels},
+            {"format", LabelFormatName(labels_.format)},
+            {"entries", labels_.entries.size()}}},
           {"images_found", items_.size()},
           {"labelled", entries_.size()},
           {"predicted", predictions_.size()},
@@ -692,12 +694,12 @@ absl::Status GalleryRun::WriteOutputs() {
       true_count += p.true_class == gallery.class_index ? 1 : 0;
       predicted_count += p.predicted_class == gallery.class_index ? 1 : 0;
     }
-    const std::string title =
-        absl::StrCat(name, ": TP / FP / FN   (", true_count, " true ", name, ", ",
-                     predicted_count, " predicted ", name, ", of ", predictions_.size(),
-                     " images; model ", info_.name(), ")");
+    const std::string title = absl::StrCat(name, ": TP / FP / FN");
+    const std::string subtitle = absl::StrCat(
+        true_count, " true ", name, ", ", predicted_count, " predicted ", name, ", of ",
+        predictions_.size(), " images; model ", info_.name(), " ", info_.version());
     absl::StatusOr<cv::Mat> image =
-        RenderGallery(title, GalleryRows(gallery), options_.k, gallery_layout_);
+        RenderGallery(title, subtitle, GalleryRows(gallery), options_.k, gallery_layout_);
     if (!image.ok()) return image.status();
     const std::string file = absl::StrCat("gallery_", ClassFileName(name), ".png");
     if (absl::Status s = WritePng(OutPath(file), *image); !s.ok()) return s;
@@ -728,24 +730,24 @@ absl::Status GalleryRun::WriteOutputs() {
         std::string role = pick.role;
         role[0] = static_cast<char>(std::toupper(role[0]));
         row.titles[0] = {TextLine{absl::StrCat(role, ": ", a.file), colors::kText, true},
-                         TextLine{absl::StrCat("true ", ClassName(a.true_class), "  pred ",
-                                               ClassName(a.predicted_class), " ",
-                                               Fixed(a.confidence))},
-                         TextLine{"original", colors::kMutedText}};
-        row.titles[1] = {TextLine{"annotation mask", colors::kText, true},
-                         TextLine{absl::StrCat(a.shape_count, " shape(s), ",
-                                               Fixed(100.0 * a.mask_area_fraction, 1),
-                                               "% of the image")}};
-        row.titles[2] = {TextLine{absl::StrCat("heatmap (", report_.method, ")"), colors::kText,
-                                  true},
-                         TextLine{absl::StrCat("explains ", ClassName(a.explained_class))}};
-        row.titles[3] = {TextLine{absl::StrCat("overlay  ", rank_name, " = ", Fixed(a.iou[rank_t])),
-                                  colors::kText, true},
-                         TextLine{absl::StrCat("pointing ", a.pointing_game_hit ? "hit" : "miss",
-                                               ", energy inside ", Fixed(a.energy_inside))}};
+                         TextLine{absl::StrCat("true ", ClassName(a.true_class))},
+                         TextLine{absl::StrCat("pred ", ClassName(a.predicted_class), " ",
+                                               Fixed(a.confidence))}};
+        row.titles[1] = {
+            TextLine{"annotation mask", colors::kText, true},
+            TextLine{absl::StrCat(a.shape_count, " shape(s), ",
+                                  Fixed(100.0 * a.mask_area_fraction, 1), "% of the image")}};
+        row.titles[2] = {
+            TextLine{absl::StrCat("heatmap (", report_.method, ")"), colors::kText, true},
+            TextLine{absl::StrCat("explains ", ClassName(a.explained_class))}};
+        row.titles[3] = {
+            TextLine{absl::StrCat("overlay  ", rank_name, " = ", Fixed(a.iou[rank_t])),
+                     colors::kText, true},
+            TextLine{absl::StrCat("pointing game: ", a.pointing_game_hit ? "hit" : "miss")},
+            TextLine{absl::StrCat("energy inside ", Fixed(a.energy_inside))}};
         auto error = comparison_errors_.find(pick.entry);
         if (error != comparison_errors_.end()) {
-          row.titles[0].push_back(TextLine{error->second, colors::kFalseNegative});
+          row.titles[0][2] = TextLine{error->second, colors::kFalseNegative};
         }
         section.rows.push_back(std::move(row));
       }
@@ -760,11 +762,10 @@ absl::Status GalleryRun::WriteOutputs() {
   }
   // Documents and page.
   const Json metrics = MetricsToJson(*metrics_);
-  const Json report = options_.annotations_dir.empty() ? Json(nullptr)
-                                                       : AnnotationReportToJson(report_);
-  const Json gallery = {{"run", RunJson()},
-                        {"galleries", GalleriesJson()},
-                        {"comparison", ComparisonJson()}};
+  const Json report =
+      options_.annotations_dir.empty() ? Json(nullptr) : AnnotationReportToJson(report_);
+  const Json gallery = {
+      {"run", RunJson()}, {"galleries", GalleriesJson()}, {"comparison", ComparisonJson()}};
   if (absl::Status s = WriteJson(OutPath("metrics.json"), metrics); !s.ok()) return s;
   written.push_back("metrics.json");
   if (!report.is_null()) {
@@ -789,15 +790,15 @@ std::string GalleryRun::Summary(const std::vector<std::string>& written) const {
   for (size_t i : match_.unlabelled_images) unlabelled.push_back(items_[i].relative_path);
   for (const LabelEntry& e : match_.labels_without_image) orphans.push_back(e.stem);
   absl::StrAppend(&text, "Images: ", items_.size(), " found, ", entries_.size(), " labelled, ",
-                  predictions_.size(), " predicted, ", explained_, " explained, ",
-                  errors_.size(), " error(s)\n");
+                  predictions_.size(), " predicted, ", explained_, " explained, ", errors_.size(),
+                  " error(s)\n");
   if (!unlabelled.empty()) {
-    absl::StrAppend(&text, "  ", unlabelled.size(), " image(s) without a label (not sent): ",
-                    ShortList(unlabelled), "\n");
+    absl::StrAppend(&text, "  ", unlabelled.size(),
+                    " image(s) without a label (not sent): ", ShortList(unlabelled), "\n");
   }
   if (!orphans.empty()) {
-    absl::StrAppend(&text, "  ", orphans.size(), " label(s) without an image: ",
-                    ShortList(orphans), "\n");
+    absl::StrAppend(&text, "  ", orphans.size(), " label(s) without an image: ", ShortList(orphans),
+                    "\n");
   }
   for (size_t e = 0; e < errors_.size() && e < static_cast<size_t>(kSummaryListed); ++e) {
     absl::StrAppend(&text, "  error (pass ", errors_[e].pass, ") ", errors_[e].file, ": ",
@@ -859,8 +860,8 @@ int GalleryRun::Run() {
   }
   if (predictions_.empty()) {
     PrintError(absl::StrCat("every one of the ", entries_.size(),
-                            " labelled image(s) failed in pass 1; first: ", errors_[0].file,
-                            ": ", errors_[0].message));
+                            " labelled image(s) failed in pass 1; first: ", errors_[0].file, ": ",
+                            errors_[0].message));
     return kExitFailed;
   }
   // A pass that fails as a whole still leaves what it received: write that, then

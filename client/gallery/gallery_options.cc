@@ -13,9 +13,7 @@ namespace {
 
 constexpr int kMaxWindow = 1024;
 
-std::string Trim(const std::string& text) {
-  return std::string(absl::StripAsciiWhitespace(text));
-}
+std::string Trim(const std::string& text) { return std::string(absl::StripAsciiWhitespace(text)); }
 
 absl::Status Missing(const char* flag, const char* what) {
   return absl::InvalidArgumentError(absl::StrCat(flag, ": missing; give ", what));
@@ -32,8 +30,7 @@ absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& valu
   options.out_dir = Trim(values.out);
   if (options.input_dir.empty()) return Missing("--input-dir", "the folder of images");
   if (options.labels.empty()) {
-    return Missing("--labels",
-                   "BTXRD's dataset.csv, an image,label CSV or a folder per class");
+    return Missing("--labels", "BTXRD's dataset.csv, an image,label CSV or a folder per class");
   }
   if (options.out_dir.empty()) return Missing("--out", "the output folder");
   if (values.k < 1 || values.k > kMaxK) {

@@ -14,6 +14,7 @@ namespace {
 constexpr double kTitleScale = 0.5;
 constexpr double kRowScale = 0.55;
 constexpr double kHeaderScale = 0.75;
+constexpr double kSubtitleScale = 0.45;
 
 std::string CountText(const GalleryRowContent& row, int k) {
   const size_t shown = row.tiles.size();
@@ -27,8 +28,8 @@ std::string CountText(const GalleryRowContent& row, int k) {
 
 cv::Size GalleryCanvasSize(const GalleryLayout& layout, int k) {
   return cv::Size(k * layout.tile_width,
-                  layout.header_height + 3 * (layout.row_header_height + layout.title_height +
-                                              layout.image_height));
+                  layout.header_height +
+                      3 * (layout.row_header_height + layout.title_height + layout.image_height));
 }
 
 cv::Scalar OutcomeColor(Outcome outcome) {
@@ -43,7 +44,7 @@ cv::Scalar OutcomeColor(Outcome outcome) {
   return colors::kText;
 }
 
-absl::StatusOr<cv::Mat> RenderGallery(const std::string& title,
+absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::string& subtitle,
                                       const std::vector<GalleryRowContent>& rows, int k,
                                       const GalleryLayout& layout) {
   if (k < 1) return absl::InvalidArgumentError(absl::StrCat("gallery: k is ", k, ", not >= 1"));
@@ -53,8 +54,11 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title,
   }
   const cv::Size size = GalleryCanvasSize(layout, k);
   cv::Mat canvas(size, CV_8UC3, colors::kPage);
-  DrawTextBand(canvas, cv::Rect(0, 0, size.width, layout.header_height),
+  const int title_height = layout.header_height * 3 / 5;
+  DrawTextBand(canvas, cv::Rect(0, 0, size.width, title_height),
                {TextLine{title, colors::kHeaderText, true}}, kHeaderScale, colors::kHeaderBand);
+  DrawTextBand(canvas, cv::Rect(0, title_height, size.width, layout.header_height - title_height),
+               {TextLine{subtitle, colors::kHeaderText}}, kSubtitleScale, colors::kHeaderBand);
 
   const int row_height = layout.row_header_height + layout.title_height + layout.image_height;
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -85,10 +89,8 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title,
       if (c < static_cast<int>(row.tiles.size())) {
         const GalleryTile& content = row.tiles[c];
         DrawTextBand(canvas, title_area, content.title, kTitleScale, colors::kPage);
-        cv::rectangle(canvas, cv::Rect(tile.x, tile.y, 4, layout.title_height), color,
-                      cv::FILLED);
-        FitToBox(content.image, image_area.size(), colors::kImageBox)
-            .copyTo(canvas(image_area));
+        cv::rectangle(canvas, cv::Rect(tile.x, tile.y, 4, layout.title_height), color, cv::FILLED);
+        FitToBox(content.image, image_area.size(), colors::kImageBox).copyTo(canvas(image_area));
         if (content.image.empty()) {
           DrawCenteredText(canvas, image_area, "no image", kRowScale, colors::kHeaderText);
         }
@@ -99,9 +101,9 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title,
       cv::rectangle(canvas, tile, colors::kPage, 1);
     }
     if (row.tiles.empty()) {
-      DrawCenteredText(canvas,
-                       cv::Rect(0, tiles_top, size.width, layout.title_height + layout.image_height),
-                       "none", 1.0, colors::kMutedText, 2);
+      DrawCenteredText(
+          canvas, cv::Rect(0, tiles_top, size.width, layout.title_height + layout.image_height),
+          "none", 1.0, colors::kMutedText, 2);
     }
   }
   return canvas;

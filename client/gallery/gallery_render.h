@@ -19,31 +19,32 @@ struct GalleryLayout {
   int image_height = 320;  // the overlay is fitted into tile_width x image_height
   int title_height = 70;   // three lines of title above each overlay
   int row_header_height = 30;
-  int header_height = 44;
+  int header_height = 60;  // the title and, below it, a smaller subtitle
 };
 
 cv::Size GalleryCanvasSize(const GalleryLayout& layout, int k);
 
 struct GalleryTile {
-  cv::Mat image;                  // CV_8UC3 BGR overlay; empty: a grey "no image" box
-  std::vector<TextLine> title;    // up to three lines
+  cv::Mat image;                // CV_8UC3 BGR overlay; empty: a grey "no image" box
+  std::vector<TextLine> title;  // up to three lines
 };
 
 struct GalleryRowContent {
   Outcome outcome = Outcome::kTruePositive;
-  std::string description;        // "true Benign, predicted Benign: highest p(Benign)"
-  std::vector<GalleryTile> tiles; // at most k
-  size_t available = 0;           // how many qualified
+  std::string description;         // "true Benign, predicted Benign: highest p(Benign)"
+  std::vector<GalleryTile> tiles;  // at most k
+  size_t available = 0;            // how many qualified
 };
 
 // The colour of an outcome's stripes and labels.
 cv::Scalar OutcomeColor(Outcome outcome);
 
-// Draws the gallery: a header with `title`, then one band + k tiles per row. Each
+// Draws the gallery: a header with `title` and `subtitle`, then one band + k tiles
+// per row. Each
 // row's band says "TP", the description and "n of k" (or "k of N"); an empty row
 // says "none"; missing tiles are blank. InvalidArgument when k < 1, rows != 3 or a
 // row has more than k tiles.
-absl::StatusOr<cv::Mat> RenderGallery(const std::string& title,
+absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::string& subtitle,
                                       const std::vector<GalleryRowContent>& rows, int k,
                                       const GalleryLayout& layout = {});
 

@@ -108,11 +108,11 @@ std::string RunSection(const Json& run) {
                   "</b></span><span>labelled <b>", Str(run.value("labelled", Json())),
                   "</b></span><span>predicted <b>", Str(run.value("predicted", Json())),
                   "</b></span><span>explained <b>", Str(run.value("explained", Json())),
-                  "</b></span><span>errors <b>",
-                  Str(run.value("errors", Json::array()).size()), "</b></span></div>\n");
+                  "</b></span><span>errors <b>", Str(run.value("errors", Json::array()).size()),
+                  "</b></span></div>\n");
   const Json labels = run.value("labels", Json::object());
-  absl::StrAppend(&html, "<p class=\"note\">Labels: ",
-                  HtmlEscape(Str(labels.value("path", Json()))), " (",
+  absl::StrAppend(&html,
+                  "<p class=\"note\">Labels: ", HtmlEscape(Str(labels.value("path", Json()))), " (",
                   HtmlEscape(Str(labels.value("format", Json()))),
                   "). Images are matched to labels by file stem.</p>\n");
   const Json unlabelled = run.value("unlabelled_images", Json::array());
@@ -129,11 +129,11 @@ std::string RunSection(const Json& run) {
     Json names = Json::array();
     for (const Json& e : errors) {
       names.push_back(absl::StrCat(Str(e.value("file", Json())), " (pass ",
-                                   Str(e.value("pass", Json())), "): ",
-                                   Str(e.value("message", Json()))));
+                                   Str(e.value("pass", Json())),
+                                   "): ", Str(e.value("message", Json()))));
     }
-    absl::StrAppend(&html, "<details open><summary>", errors.size(),
-                    " error(s)</summary>", NameList(names, names.size()), "</details>\n");
+    absl::StrAppend(&html, "<details open><summary>", errors.size(), " error(s)</summary>",
+                    NameList(names, names.size()), "</details>\n");
   }
   return html;
 }
@@ -142,13 +142,12 @@ std::string MetricsSection(const Json& metrics) {
   std::string html = "<h2>Classification metrics</h2>\n";
   absl::StrAppend(&html, "<div class=\"figures\"><span>images <b>",
                   Str(metrics.value("count", Json())), "</b></span><span>accuracy <b>",
-                  Num(metrics.value("accuracy", Json())),
-                  "</b></span><span>balanced accuracy <b>",
-                  Num(metrics.value("balanced_accuracy", Json())),
-                  "</b></span><span>macro AUC <b>", Num(metrics.value("macro_auc", Json())),
-                  "</b></span></div>\n");
+                  Num(metrics.value("accuracy", Json())), "</b></span><span>balanced accuracy <b>",
+                  Num(metrics.value("balanced_accuracy", Json())), "</b></span><span>macro AUC <b>",
+                  Num(metrics.value("macro_auc", Json())), "</b></span></div>\n");
   const Json classes = metrics.value("classes", Json::array());
-  const Json matrix = metrics.value("confusion_matrix", Json::object()).value("matrix", Json::array());
+  const Json matrix =
+      metrics.value("confusion_matrix", Json::object()).value("matrix", Json::array());
   absl::StrAppend(&html,
                   "<h3>Confusion matrix</h3><table><tr><th class=\"name\">true \\ "
                   "predicted</th>");
@@ -167,12 +166,11 @@ std::string MetricsSection(const Json& metrics) {
                   "<th>precision</th><th>AUC (one-vs-rest)</th></tr>\n");
   const Json per_class = metrics.value("per_class", Json::object());
   for (const auto& [name, m] : per_class.items()) {
-    absl::StrAppend(&html, "<tr>", Cell(HtmlEscape(name), "name"),
-                    Cell(Str(m.value("support", Json()))), Cell(Str(m.value("predicted", Json()))),
-                    Cell(Num(m.value("sensitivity", Json()))),
-                    Cell(Num(m.value("specificity", Json()))),
-                    Cell(Num(m.value("precision", Json()))), Cell(Num(m.value("auc", Json()))),
-                    "</tr>\n");
+    absl::StrAppend(
+        &html, "<tr>", Cell(HtmlEscape(name), "name"), Cell(Str(m.value("support", Json()))),
+        Cell(Str(m.value("predicted", Json()))), Cell(Num(m.value("sensitivity", Json()))),
+        Cell(Num(m.value("specificity", Json()))), Cell(Num(m.value("precision", Json()))),
+        Cell(Num(m.value("auc", Json()))), "</tr>\n");
   }
   absl::StrAppend(&html,
                   "</table><p class=\"note\">n/a: undefined (a class without positives or "
@@ -187,7 +185,8 @@ std::string GalleriesSection(const Json& gallery) {
       "<h2>Galleries</h2>\n<p class=\"note\">Per class: TP (true and predicted, highest "
       "p(class)), FP (predicted but not true, highest p(class)), FN (true but not "
       "predicted, lowest p(class)); up to k = ",
-      Str(gallery.value("run", Json::object()).value("k", Json())), " each. Click an image to open it full size.</p>\n");
+      Str(gallery.value("run", Json::object()).value("k", Json())),
+      " each. Click an image to open it full size.</p>\n");
   for (const Json& g : gallery.value("galleries", Json::array())) {
     const std::string name = Str(g.value("class", Json()));
     absl::StrAppend(&html, "<h3>", HtmlEscape(name), "</h3>\n<p class=\"note\">");
@@ -196,8 +195,7 @@ std::string GalleriesSection(const Json& gallery) {
                       row.value("shown", Json::array()).size(), " shown of ",
                       Str(row.value("available", Json())), "; ");
     }
-    absl::StrAppend(&html, "</p>\n", Image(Str(g.value("image", Json())),
-                                           "gallery of " + name));
+    absl::StrAppend(&html, "</p>\n", Image(Str(g.value("image", Json())), "gallery of " + name));
   }
   return html;
 }
@@ -209,8 +207,9 @@ std::string ComparisonSection(const Json& comparison) {
                         "<p class=\"note\">No annotation comparison: run with "
                         "--annotations-dir.</p>\n");
   }
-  absl::StrAppend(&html, "<p class=\"note\">Per annotated class, the images with the best, "
-                         "median and worst ",
+  absl::StrAppend(&html,
+                  "<p class=\"note\">Per annotated class, the images with the best, "
+                  "median and worst ",
                   HtmlEscape(Str(comparison.value("ranked_by", Json()))),
                   ": original | annotation mask | heatmap | overlay (annotation outlined).</p>\n",
                   Image(Str(comparison.value("image", Json())), "annotation comparison"));
@@ -230,8 +229,8 @@ std::string ThresholdHeaders(const Json& thresholds, const char* prefix) {
 }
 
 std::string GroupRow(const std::string& name, const Json& g, const Json& thresholds) {
-  std::string html = absl::StrCat("<tr>", Cell(HtmlEscape(name), "name"),
-                                  Cell(Str(g.value("count", Json()))));
+  std::string html =
+      absl::StrCat("<tr>", Cell(HtmlEscape(name), "name"), Cell(Str(g.value("count", Json()))));
   for (const char* key : {"mean_iou", "median_iou"}) {
     const Json values = g.value(key, Json::object());
     for (const Json& t : thresholds) {
@@ -246,18 +245,19 @@ std::string GroupRow(const std::string& name, const Json& g, const Json& thresho
 std::string ReportSection(const Json& report) {
   std::string html = "<h2>Annotation report</h2>\n";
   if (report.is_null()) {
-    return absl::StrCat(html, "<p class=\"note\">No annotation report: run with "
-                              "--annotations-dir.</p>\n");
+    return absl::StrCat(html,
+                        "<p class=\"note\">No annotation report: run with "
+                        "--annotations-dir.</p>\n");
   }
   const Json thresholds = report.value("thresholds", Json::array());
   const Json left_out = report.value("left_out", Json::object());
-  absl::StrAppend(&html, "<p class=\"note\">Method ", HtmlEscape(Str(report.value("method", Json()))),
-                  "; the heatmap explains ", HtmlEscape(Str(report.value("explained_class", Json()))),
-                  ". ", Str(left_out.value("normal", Json())),
-                  " Normal image(s) left out (no tumour annotation); ",
-                  Str(left_out.value("without_annotation_count", Json())),
-                  " tumour image(s) without an annotation file; ",
-                  Str(left_out.value("failed_count", Json())), " failed.</p>\n");
+  absl::StrAppend(
+      &html, "<p class=\"note\">Method ", HtmlEscape(Str(report.value("method", Json()))),
+      "; the heatmap explains ", HtmlEscape(Str(report.value("explained_class", Json()))), ". ",
+      Str(left_out.value("normal", Json())), " Normal image(s) left out (no tumour annotation); ",
+      Str(left_out.value("without_annotation_count", Json())),
+      " tumour image(s) without an annotation file; ", Str(left_out.value("failed_count", Json())),
+      " failed.</p>\n");
   absl::StrAppend(&html, "<table><tr><th class=\"name\">group</th><th>images</th>",
                   ThresholdHeaders(thresholds, "mean IoU@"),
                   ThresholdHeaders(thresholds, "median IoU@"),
@@ -283,9 +283,9 @@ std::string ReportSection(const Json& report) {
     const Json iou = image.value("iou", Json::object());
     for (const Json& t : thresholds) absl::StrAppend(&html, Cell(Num(iou.value(Key(t), Json()))));
     const bool hit = image.value("pointing_game_hit", false);
-    absl::StrAppend(&html,
-                    Cell(hit ? "<span class=\"hit\">hit</span>" : "<span class=\"miss\">miss</span>"),
-                    Cell(Num(image.value("energy_inside", Json()))), "</tr>\n");
+    absl::StrAppend(
+        &html, Cell(hit ? "<span class=\"hit\">hit</span>" : "<span class=\"miss\">miss</span>"),
+        Cell(Num(image.value("energy_inside", Json()))), "</tr>\n");
   }
   absl::StrAppend(&html, "</table></details>\n");
   return html;
@@ -298,12 +298,23 @@ std::string HtmlEscape(absl::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -314,8 +325,9 @@ std::string RenderIndexHtml(const HtmlReportInput& input) {
   const Json model = run.value("model", Json::object());
   std::string html = absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<title>Explainer gallery: ", HtmlEscape(Str(model.value("name", Json()))),
-      "</title>\n<style>", kStyle, "</style>\n<script>", kImageCheckScript,
+      "<title>Explainer gallery: ",
+      HtmlEscape(Str(model.value("name", Json()))), "</title>\n<style>", kStyle,
+      "</style>\n<script>", kImageCheckScript,
       "</script>\n</head>\n<body>\n<header><h1>Explainer gallery</h1><p>Model ",
       HtmlEscape(Str(model.value("name", Json()))), " ",
       HtmlEscape(Str(model.value("version", Json()))), " (",

@@ -65,9 +65,8 @@ absl::StatusOr<bool> ReadFlag(const CsvRow& row, int column, absl::string_view c
   const std::string value = Trimmed(row.cells[column]);
   if (value == "1") return true;
   if (value == "0") return false;
-  return absl::InvalidArgumentError(absl::StrCat(source, " line ", row.line, ": column ",
-                                                 column_name, " is '", value,
-                                                 "', expected 0 or 1"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      source, " line ", row.line, ": column ", column_name, " is '", value, "', expected 0 or 1"));
 }
 
 std::string Origin(absl::string_view source, int line) {
@@ -101,9 +100,10 @@ std::string MatchStem(absl::string_view name) {
 absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_view source) {
   ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
   if (rows.empty() || !IsBtxrdHeader(rows[0].cells)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": not BTXRD's dataset.csv (the first row must name the columns image_id, "
-                "benign and malignant)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": not BTXRD's dataset.csv (the first row must name the columns image_id, "
+                     "benign and malignant)"));
   }
   const std::vector<std::string>& header = rows[0].cells;
   const int id_col = FindColumn(header, "image_id");
@@ -132,8 +132,7 @@ absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_vi
   return table;
 }
 
-absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text,
-                                              absl::string_view source) {
+absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text, absl::string_view source) {
   ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
   LabelTable table;
   table.format = LabelFormat::kImageLabelCsv;
@@ -142,17 +141,16 @@ absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text,
   for (size_t r = first; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     if (row.cells.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", row.line, ": ", row.cells.size(),
-          " column(s); a label file has two columns, image,label (or is BTXRD's "
-          "dataset.csv, whose header names image_id, benign and malignant)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " line ", row.line, ": ", row.cells.size(),
+                       " column(s); a label file has two columns, image,label (or is BTXRD's "
+                       "dataset.csv, whose header names image_id, benign and malignant)"));
     }
     const std::string image = Trimmed(row.cells[0]);
     const std::string label = Trimmed(row.cells[1]);
     if (image.empty() || label.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", row.line, ": the ", image.empty() ? "image" : "label",
-          " is empty"));
+          source, " line ", row.line, ": the ", image.empty() ? "image" : "label", " is empty"));
     }
     table.entries.push_back(LabelEntry{MatchStem(image), label, Origin(source, row.line)});
   }
@@ -189,8 +187,8 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
     std::error_code walk_ec;
     if (!exclude.empty() && fs::weakly_canonical(class_dir, walk_ec) == exclude) continue;
     std::vector<fs::path> images;
-    for (fs::recursive_directory_iterator it(class_dir, walk_ec), end;
-         !walk_ec && it != end; it.increment(walk_ec)) {
+    for (fs::recursive_directory_iterator it(class_dir, walk_ec), end; !walk_ec && it != end;
+         it.increment(walk_ec)) {
       if (!exclude.empty() && it->is_directory(walk_ec) &&
           fs::weakly_canonical(it->path(), walk_ec) == exclude) {
         it.disable_recursion_pending();
@@ -202,8 +200,7 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
     }
     if (walk_ec) {
       return absl::InvalidArgumentError(absl::StrCat("--labels: cannot list the folder ",
-                                                     class_dir.string(), ": ",
-                                                     walk_ec.message()));
+                                                     class_dir.string(), ": ", walk_ec.message()));
     }
     std::sort(images.begin(), images.end());
     const std::string label = class_dir.filename().string();
@@ -213,10 +210,10 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
     }
   }
   if (table.entries.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--labels: ", dir,
-        " has no class folders with images (expected DIR/<Class>/<image>, e.g. "
-        "DIR/Benign/IMG1.jpeg)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--labels: ", dir,
+                     " has no class folders with images (expected DIR/<Class>/<image>, e.g. "
+                     "DIR/Benign/IMG1.jpeg)"));
   }
   return table;
 }
@@ -230,8 +227,7 @@ absl::StatusOr<LabelTable> ReadLabels(const std::string& path, const std::string
   }
   absl::StatusOr<std::string> text = ReadFileBytes(path, kMaxLabelFileBytes);
   if (!text.ok()) {
-    return absl::Status(text.status().code(),
-                        absl::StrCat("--labels: ", text.status().message()));
+    return absl::Status(text.status().code(), absl::StrCat("--labels: ", text.status().message()));
   }
   absl::StatusOr<LabelTable> table = ParseLabelCsv(*text, path);
   if (!table.ok()) {
@@ -254,16 +250,16 @@ absl::StatusOr<LabelMatch> MatchLabels(const LabelTable& table,
     const LabelEntry& entry = table.entries[e];
     auto known = class_by_name.find(Lower(entry.label));
     if (known == class_by_name.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--labels: unknown label '", entry.label, "' (", entry.origin,
-          "); the model's classes are ", absl::StrJoin(class_names, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--labels: unknown label '", entry.label, "' (", entry.origin,
+                       "); the model's classes are ", absl::StrJoin(class_names, ", ")));
     }
     auto [it, inserted] = by_stem.emplace(entry.stem, std::make_pair(known->second, e));
     if (!inserted && it->second.first != known->second) {
       const LabelEntry& earlier = table.entries[it->second.second];
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--labels: ", entry.stem, " has two labels: ", earlier.label, " (", earlier.origin,
-          ") and ", entry.label, " (", entry.origin, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--labels: ", entry.stem, " has two labels: ", earlier.label, " (",
+                       earlier.origin, ") and ", entry.label, " (", entry.origin, ")"));
     }
   }
   LabelMatch match;

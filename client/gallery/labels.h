@@ -42,7 +42,7 @@ struct LabelEntry {
 
 struct LabelTable {
   LabelFormat format = LabelFormat::kImageLabelCsv;
-  std::string source;  // the --labels path
+  std::string source;               // the --labels path
   std::vector<LabelEntry> entries;  // file order (folders: sorted by path)
 };
 
@@ -52,8 +52,7 @@ std::string MatchStem(absl::string_view name);
 // Parses BTXRD's dataset.csv text. `source` names the file in messages.
 absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_view source);
 // Parses an image,label CSV text.
-absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text,
-                                              absl::string_view source);
+absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text, absl::string_view source);
 // Detects the format of CSV text (BTXRD header or not) and parses it.
 absl::StatusOr<LabelTable> ParseLabelCsv(absl::string_view text, absl::string_view source);
 // A folder per class. `exclude_dir` (the --out folder) is never walked.
@@ -62,15 +61,14 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
 
 // --labels PATH: a folder or a CSV file (see the file comment). Errors name
 // --labels and the path.
-absl::StatusOr<LabelTable> ReadLabels(const std::string& path,
-                                      const std::string& exclude_dir = "");
+absl::StatusOr<LabelTable> ReadLabels(const std::string& path, const std::string& exclude_dir = "");
 
 // The labels of one run, matched to its images.
 struct LabelMatch {
   // Per image (same order as the stems given): class index, or -1 when unlabelled.
   std::vector<int> true_class;
-  std::vector<size_t> unlabelled_images;          // indexes of images with no label
-  std::vector<LabelEntry> labels_without_image;   // in table order
+  std::vector<size_t> unlabelled_images;         // indexes of images with no label
+  std::vector<LabelEntry> labels_without_image;  // in table order
 };
 
 // Resolves every label against `class_names` (any case) and matches the table to

@@ -55,21 +55,21 @@ absl::StatusOr<cv::Mat> HeatmapFromResult(const explainer::v1::ExplainResult& re
   if (heatmap.width() <= 0 || heatmap.height() <= 0 ||
       static_cast<int64_t>(heatmap.values_size()) !=
           static_cast<int64_t>(heatmap.width()) * heatmap.height()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the server's heatmap is malformed: ", heatmap.values_size(), " values for ",
-        heatmap.width(), " x ", heatmap.height()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the server's heatmap is malformed: ", heatmap.values_size(), " values for ",
+                     heatmap.width(), " x ", heatmap.height()));
   }
   cv::Mat values(heatmap.height(), heatmap.width(), CV_32FC1);
   std::copy(heatmap.values().begin(), heatmap.values().end(), values.ptr<float>());
   return values;
 }
 
-absl::StatusOr<ComparisonPanels> BuildComparisonPanels(
-    absl::string_view image_bytes, absl::string_view annotation_json,
-    const explainer::v1::ExplainResult& result, cv::Size box) {
+absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_bytes,
+                                                       absl::string_view annotation_json,
+                                                       const explainer::v1::ExplainResult& result,
+                                                       cv::Size box) {
   ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
-  ASSIGN_OR_RETURN(common::LabelMeAnnotation annotation,
-                   common::ParseLabelMe(annotation_json));
+  ASSIGN_OR_RETURN(common::LabelMeAnnotation annotation, common::ParseLabelMe(annotation_json));
   ASSIGN_OR_RETURN(common::AnnotationMask mask,
                    common::RasterizeAnnotation(annotation, rgb.size()));
   ASSIGN_OR_RETURN(cv::Mat heatmap, HeatmapFromResult(result));

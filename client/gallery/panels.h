@@ -29,9 +29,10 @@ struct ComparisonPanels {
 // EXIF orientation, as the server does), its LabelMe JSON (rasterised client-side
 // with labelme's rules at the decoded size) and the server's result with
 // overlay_png and the raw heatmap. Errors name what could not be read.
-absl::StatusOr<ComparisonPanels> BuildComparisonPanels(
-    absl::string_view image_bytes, absl::string_view annotation_json,
-    const explainer::v1::ExplainResult& result, cv::Size box);
+absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_bytes,
+                                                       absl::string_view annotation_json,
+                                                       const explainer::v1::ExplainResult& result,
+                                                       cv::Size box);
 
 }  // namespace explainer::client::gallery
 

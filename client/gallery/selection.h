@@ -11,8 +11,8 @@ namespace explainer::client::gallery {
 
 // One labelled, successfully predicted image.
 struct Prediction {
-  size_t item = 0;                  // the caller's index of the image
-  std::string file;                 // breaks ties (byte order), then `item`
+  size_t item = 0;   // the caller's index of the image
+  std::string file;  // breaks ties (byte order), then `item`
   int true_class = 0;
   int predicted_class = 0;
   std::vector<float> probabilities;  // by class index

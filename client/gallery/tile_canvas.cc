@@ -65,22 +65,20 @@ void DrawTextBand(cv::Mat& canvas, const cv::Rect& area, const std::vector<TextL
                   double scale, const cv::Scalar& background) {
   cv::rectangle(canvas, area, background, cv::FILLED);
   int baseline = 0;
-  const int line_height =
-      cv::getTextSize("Ag", kFont, scale, 1, &baseline).height + baseline + 4;
+  const int line_height = cv::getTextSize("Ag", kFont, scale, 1, &baseline).height + baseline + 4;
   int y = area.y + kPadding;
   for (const TextLine& line : lines) {
     if (y + line_height > area.y + area.height) break;
     const int thickness = line.bold ? 2 : 1;
-    const std::string text =
-        FitText(line.text, area.width - 2 * kPadding, scale, thickness);
-    cv::putText(canvas, text, cv::Point(area.x + kPadding, y + line_height - baseline - 2),
-                kFont, scale, line.color, thickness, cv::LINE_AA);
+    const std::string text = FitText(line.text, area.width - 2 * kPadding, scale, thickness);
+    cv::putText(canvas, text, cv::Point(area.x + kPadding, y + line_height - baseline - 2), kFont,
+                scale, line.color, thickness, cv::LINE_AA);
     y += line_height;
   }
 }
 
-void DrawCenteredText(cv::Mat& canvas, const cv::Rect& area, const std::string& text,
-                      double scale, const cv::Scalar& color, int thickness) {
+void DrawCenteredText(cv::Mat& canvas, const cv::Rect& area, const std::string& text, double scale,
+                      const cv::Scalar& color, int thickness) {
   const std::string fitted = FitText(text, area.width - 2 * kPadding, scale, thickness);
   int baseline = 0;
   const cv::Size size = cv::getTextSize(fitted, kFont, scale, thickness, &baseline);

@@ -20,9 +20,9 @@ inline const cv::Scalar kText(30, 30, 30);
 inline const cv::Scalar kMutedText(120, 120, 120);
 inline const cv::Scalar kHeaderBand(60, 48, 40);
 inline const cv::Scalar kHeaderText(255, 255, 255);
-inline const cv::Scalar kTruePositive(60, 150, 40);    // green
-inline const cv::Scalar kFalsePositive(0, 130, 230);   // orange
-inline const cv::Scalar kFalseNegative(40, 40, 200);   // red
+inline const cv::Scalar kTruePositive(60, 150, 40);   // green
+inline const cv::Scalar kFalsePositive(0, 130, 230);  // orange
+inline const cv::Scalar kFalseNegative(40, 40, 200);  // red
 }  // namespace colors
 
 // The size `source` takes when scaled to fit inside `box`, keeping its aspect
@@ -50,8 +50,8 @@ void DrawTextBand(cv::Mat& canvas, const cv::Rect& area, const std::vector<TextL
                   double scale, const cv::Scalar& background);
 
 // Writes `text` centred in `area` (no background).
-void DrawCenteredText(cv::Mat& canvas, const cv::Rect& area, const std::string& text,
-                      double scale, const cv::Scalar& color, int thickness = 1);
+void DrawCenteredText(cv::Mat& canvas, const cv::Rect& area, const std::string& text, double scale,
+                      const cv::Scalar& color, int thickness = 1);
 
 }  // namespace explainer::client::gallery
 

@@ -93,7 +93,8 @@ class SpecReader {
     if (!valid(h) || !valid(w)) {
       return Error(absl::StrCat(
           "field 'input_size' must be {\"height\": H, \"width\": W} (or [H, W]) with integers in "
-          "1..", kMaxSide, ", got ", it->dump()));
+          "1..",
+          kMaxSide, ", got ", it->dump()));
     }
     return cv::Size(w->get<int>(), h->get<int>());
   }
@@ -105,14 +106,13 @@ class SpecReader {
 
 }  // namespace
 
-absl::StatusOr<ModelSpec> ParseBundleSpec(absl::string_view json_text,
-                                          absl::string_view bundle) {
+absl::StatusOr<ModelSpec> ParseBundleSpec(absl::string_view json_text, absl::string_view bundle) {
   json root;
   try {
     root = json::parse(json_text.begin(), json_text.end());
   } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("bundle ", bundle, ": ", kBundleSpecFile,
-                                                   " is not valid JSON: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bundle ", bundle, ": ", kBundleSpecFile, " is not valid JSON: ", e.what()));
   }
   SpecReader reader(root, bundle);
   if (!root.is_object()) return reader.Error("is not a JSON object");

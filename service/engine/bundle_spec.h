@@ -19,8 +19,7 @@ inline constexpr int kBundleFormat = 1;
 //    "mean": [r, g, b], "std": [r, g, b], "target_layer": "..."}
 // input_size may also be [H, W]; unknown fields are ignored. InvalidArgument naming
 // `bundle` and the field that is missing or wrong.
-absl::StatusOr<ModelSpec> ParseBundleSpec(absl::string_view json_text,
-                                          absl::string_view bundle);
+absl::StatusOr<ModelSpec> ParseBundleSpec(absl::string_view json_text, absl::string_view bundle);
 
 }  // namespace explainer::engine
 

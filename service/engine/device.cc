@@ -32,8 +32,8 @@ absl::StatusOr<DeviceChoice> ParseDevice(absl::string_view device) {
     choice.canonical = absl::StrCat("cuda:", index);
     return choice;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown device \"", device, "\": expected \"cpu\", \"cuda\" or \"cuda:N\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown device \"", device, "\": expected \"cpu\", \"cuda\" or \"cuda:N\""));
 }
 
 }  // namespace explainer::engine

@@ -48,18 +48,18 @@ std::string SizeText(cv::Size size) {
   return absl::StrCat(size.height, "x", size.width, " (height x width)");
 }
 
-// Checks that CUDA is there for a cuda device; FailedPrecondition otherwise.
-absl::Status CheckDeviceAvailable(const DeviceChoice& choice) {
+// Checks that CUDA is there for a cuda device; FailedPrecondition naming what was asked.
+absl::Status CheckDeviceAvailable(const DeviceChoice& choice, absl::string_view asked) {
   if (!choice.cuda) return absl::OkStatus();
   if (!torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "device \"", choice.canonical,
-        "\" requested but CUDA is not available to LibTorch (no GPU or driver, or a "
-        "CPU-only LibTorch); use --device=cpu"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("device \"", asked,
+                     "\" requested but CUDA is not available to LibTorch (no GPU or driver, or a "
+                     "CPU-only LibTorch); use device \"cpu\""));
   }
   const int count = static_cast<int>(torch::cuda::device_count());
   if (choice.index >= count) {
-    return absl::FailedPreconditionError(absl::StrCat("device \"", choice.canonical,
+    return absl::FailedPreconditionError(absl::StrCat("device \"", asked,
                                                       "\" requested but LibTorch sees ", count,
                                                       " CUDA device(s): cuda:0..cuda:", count - 1));
   }
@@ -118,10 +118,10 @@ absl::Status Engine::Impl::Load() {
   try {
     module = torch::jit::load(path, device, extra);
   } catch (const std::exception& e) {
-    return BadBundle(absl::StrCat(
-        "not a TorchScript archive (torch.jit.save); training checkpoints go through "
-        "tools/export_model.py first: ",
-        TorchMessage(e)));
+    return BadBundle(
+        absl::StrCat("not a TorchScript archive (torch.jit.save); training checkpoints go through "
+                     "tools/export_model.py first: ",
+                     TorchMessage(e)));
   }
   module.eval();  // a bundle saved in training mode would apply dropout
   std::vector<std::string> missing;
@@ -152,13 +152,14 @@ absl::Status Engine::Impl::CheckContract() {
     const char* step = "forward(x)";
     try {
       torch::jit::IValue out = module.forward({probe});
-      if (!out.isTensor()) return BadBundle(absl::StrCat("forward(x) returned a ", out.tagKind(),
-                                                         ", not a logits tensor"));
+      if (!out.isTensor())
+        return BadBundle(
+            absl::StrCat("forward(x) returned a ", out.tagKind(), ", not a logits tensor"));
       logits = out.toTensor();
       step = "features(x)";
       out = module.get_method("features")({probe});
-      if (!out.isTensor()) return BadBundle(absl::StrCat("features(x) returned a ",
-                                                         out.tagKind(), ", not a tensor"));
+      if (!out.isTensor())
+        return BadBundle(absl::StrCat("features(x) returned a ", out.tagKind(), ", not a tensor"));
       activations = out.toTensor();
       if (activations.dim() != 4 || activations.size(0) != kProbeBatch) {
         return BadBundle(absl::StrCat("features(x) must give [N, K, h, w] activations, got ",
@@ -166,8 +167,9 @@ absl::Status Engine::Impl::CheckContract() {
       }
       step = "head(features(x))";
       out = module.get_method("head")({activations});
-      if (!out.isTensor()) return BadBundle(absl::StrCat("head(A) returned a ", out.tagKind(),
-                                                         ", not a logits tensor"));
+      if (!out.isTensor())
+        return BadBundle(
+            absl::StrCat("head(A) returned a ", out.tagKind(), ", not a logits tensor"));
       via_head = out.toTensor();
     } catch (const std::exception& e) {
       return BadBundle(absl::StrCat(step, " failed on ", probe_text, ": ", TorchMessage(e)));
@@ -190,9 +192,9 @@ absl::Status Engine::Impl::CheckContract() {
   const torch::Tensor a = via_head.to(torch::kCPU, torch::kDouble);
   const torch::Tensor b = logits.to(torch::kCPU, torch::kDouble);
   if (!torch::allclose(a, b, kProbeRtol, kProbeAtol)) {
-    return BadBundle(absl::StrCat(
-        "head(features(x)) differs from forward(x) by ", (a - b).abs().max().item<double>(),
-        " (max abs) on ", probe_text, "; features() must end where head() begins"));
+    return BadBundle(absl::StrCat("head(features(x)) differs from forward(x) by ",
+                                  (a - b).abs().max().item<double>(), " (max abs) on ", probe_text,
+                                  "; features() must end where head() begins"));
   }
   // The Grad-CAM path once: head must be differentiable; this also warms up the JIT.
   try {
@@ -273,17 +275,15 @@ absl::Status Engine::Impl::ValidateBatch(absl::Span<const EngineItem> batch) con
                                                      "' takes ", SizeText(spec.input_size)));
     }
     if (item.input->chw.size() != values) {
-      return absl::InvalidArgumentError(absl::StrCat("batch item ", i, ": input has ",
-                                                     item.input->chw.size(),
-                                                     " values, expected 3 x ", size.height,
-                                                     " x ", size.width, " = ", values));
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch item ", i, ": input has ", item.input->chw.size(),
+                       " values, expected 3 x ", size.height, " x ", size.width, " = ", values));
     }
     if (item.target_class.has_value() &&
         (*item.target_class < 0 || *item.target_class >= classes)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch item ", i, ": target class ", *item.target_class,
-                       " is out of range: model '", spec.name, "' has ", classes,
-                       " classes (0..", classes - 1, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch item ", i, ": target class ", *item.target_class, " is out of range: model '",
+          spec.name, "' has ", classes, " classes (0..", classes - 1, ")"));
     }
   }
   return absl::OkStatus();
@@ -327,7 +327,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   auto impl = std::make_unique<Impl>();
   impl->path = options.model_path;
   ASSIGN_OR_RETURN(impl->device_choice, ParseDevice(options.device));
-  RETURN_IF_ERROR(CheckDeviceAvailable(impl->device_choice));
+  RETURN_IF_ERROR(CheckDeviceAvailable(impl->device_choice, options.device));
   if (options.intra_op_threads < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "intra_op_threads must be >= 0 (0: all hardware threads), got ", options.intra_op_threads));

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -47,10 +49,26 @@ v1::ModelInfo MakeModelInfo(const engine::ModelSpec& spec, const std::string& de
   return info;
 }
 
+// "host:port" with a numeric port (gRPC would quietly take "host:" as port 443), or
+// a "unix:" socket path.
+absl::Status CheckAddress(const std::string& address) {
+  if (absl::StartsWith(address, "unix:")) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address \"", address, "\" is not host:port (e.g. 127.0.0.1:50051, [::]:0)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
     const ServerOptions& options) {
+  RETURN_IF_ERROR(CheckAddress(options.address));  // before the slow model load
   engine::EngineOptions engine_options;
   engine_options.model_path = options.model_path;
   engine_options.device = options.device;
@@ -58,9 +76,9 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
       engine::Engine::Create(engine_options);
   if (!engine.ok()) {
-    return absl::Status(engine.status().code(),
-                        absl::StrCat("cannot load model \"", options.model_path, "\" on ",
-                                     options.device, ": ", engine.status().message()));
+    // The engine's message names the bundle and what is wrong with it.
+    return absl::Status(engine.status().code(), absl::StrCat("cannot load the model: ",
+                                                             engine.status().message()));
   }
   std::unique_ptr<ExplainerServer> server(
       new ExplainerServer(options, (*engine)->device()));
@@ -87,6 +105,7 @@ ExplainerServer::ExplainerServer(const ServerOptions& options, std::string devic
 ExplainerServer::~ExplainerServer() { Shutdown(); }
 
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
+  RETURN_IF_ERROR(CheckAddress(options_.address));
   model_info_ = MakeModelInfo(spec, device_, options_);
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   BatcherOptions batcher_options;
@@ -173,6 +192,7 @@ void ExplainerServer::Shutdown() {
 
 std::string ExplainerServer::address() const {
   const std::string& configured = options_.address;
+  if (absl::StartsWith(configured, "unix:")) return configured;
   const size_t colon = configured.rfind(':');
   const std::string host =
       colon == std::string::npos ? configured : configured.substr(0, colon);

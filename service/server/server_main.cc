@@ -1,8 +1,10 @@
 // explainer-server: flags, start-up, signals. Everything else is ExplainerServer.
 #include <pthread.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "grpc/support/log.h"
 #include "service/server/explainer_server.h"
 #include "service/server/server_options.h"
 
@@ -80,6 +83,17 @@ std::string DefaultModelPath(const char* argv0) {
   return compiled.string();
 }
 
+// gRPC logs its own multi-line account of start-up failures (e.g. a port in use)
+// next to ours; until the server runs, ours is the one line users see. After that,
+// gRPC errors go to stderr tagged. GRPC_VERBOSITY set: gRPC's own logging untouched.
+std::atomic<bool> grpc_log_quiet{true};
+
+void GrpcLog(gpr_log_func_args* args) {
+  if (grpc_log_quiet.load() || args->severity < GPR_LOG_SEVERITY_ERROR) return;
+  std::fprintf(stderr, "explainer-server: grpc: %s (%s:%d)\n", args->message, args->file,
+               args->line);
+}
+
 absl::Status CheckAtLeast(const char* flag, int64_t value, int64_t minimum) {
   if (value >= minimum) return absl::OkStatus();
   return absl::InvalidArgumentError(
@@ -138,6 +152,8 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(GrpcLog);
+
   absl::StatusOr<ServerOptions> options = OptionsFromFlags(argv[0]);
   if (!options.ok()) {
     std::cerr << "explainer-server: " << options.status().message() << std::endl;
@@ -146,9 +162,16 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
       ExplainerServer::Start(*options);
   if (!server.ok()) {
-    std::cerr << "explainer-server: " << server.status().message() << std::endl;
+    std::cerr << "explainer-server: " << server.status().message();
+    if (absl::GetFlag(FLAGS_model).empty() && std::getenv("EXPLAINER_MODEL") == nullptr &&
+        !IsFile(options->model_path)) {
+      std::cerr << " (no --model given, so the embedded demo bundle was tried: pass "
+                   "--model=PATH or set EXPLAINER_MODEL)";
+    }
+    std::cerr << std::endl;
     return 1;
   }
+  grpc_log_quiet = false;
   std::cout << (*server)->StartupLine() << std::endl;  // endl flushes: scripts wait on it
 
   int signal = 0;

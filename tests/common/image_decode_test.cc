@@ -226,6 +226,19 @@ TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
   EXPECT_THAT(image.status().message(), HasSubstr("truncated or corrupt JPEG: decoder failed"));
 }
 
+TEST(DecodeImageTest, CorruptPngDataWithCompleteStructure) {
+  // Every chunk is present (the IEND walk passes), but IDAT's bytes are damaged.
+  std::string png = Fixture("rgb.png");
+  const size_t idat = png.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  png[idat + 6] ^= 0x5A;
+  png[idat + 7] ^= 0xA5;
+  const absl::StatusOr<cv::Mat> image = DecodeImage(png);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(image.status().message(), HasSubstr("truncated or corrupt PNG: decoder failed"));
+}
+
 TEST(DecodeImageTest, NonPositiveLimitIsAnError) {
   DecodeOptions options;
   options.max_pixels = 0;

@@ -31,6 +31,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "nlohmann/json.hpp"
 #include "opencv2/imgproc.hpp"
+#include "gtest/gtest.h"
 #include "tests/test_paths.h"
 
 namespace explainer::testing {
@@ -186,8 +187,8 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
 
   // The one start-up line the server prints on stdout once it listens.
   static const std::regex kStartup(
-      R"(explainer-server: serving model "(.*)" version (\S+) \(classes: (.*)\) on (\S+) )"
-      R"(at (\S+):(\d+))");
+      R"re(explainer-server: serving model "(.*)" version (\S+) \(classes: (.*)\) on (\S+) )re"
+      R"re(at (\S+):(\d+))re");
   const absl::Time deadline = absl::Now() + timeout;
   while (server->address_.empty()) {
     for (absl::string_view line : absl::StrSplit(ReadFile(out_path), '\n')) {

@@ -49,12 +49,13 @@ TEST(BundleSpecTest, InputSizeMayBeAHeightWidthList) {
 }
 
 TEST(BundleSpecTest, EachMissingFieldIsNamed) {
-  for (const char* field : {"name", "version", "class_names", "input_size", "mean", "std",
-                            "target_layer"}) {
+  for (const char* field :
+       {"name", "version", "class_names", "input_size", "mean", "std", "target_layer"}) {
     nlohmann::json json = GoodSpec();
     json.erase(field);
-    EXPECT_THAT(ErrorOf(json), HasSubstr(std::string("bundle m.pt: explainer.json: missing field '") +
-                                         field + "'"));
+    EXPECT_THAT(
+        ErrorOf(json),
+        HasSubstr(std::string("bundle m.pt: explainer.json: missing field '") + field + "'"));
   }
 }
 

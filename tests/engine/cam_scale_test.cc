@@ -49,10 +49,10 @@ TEST(CamScaleTest, FinishResizesToWidthByHeightAndRescales) {
     int y, x;
     float value;
   };
-  for (const Pixel& p : {Pixel{0, 0, 0.0f}, Pixel{0, 11, 0.3333333134651184f},
-                         Pixel{7, 0, 0.4999999403953552f}, Pixel{7, 11, 0.9999998807907104f},
-                         Pixel{3, 5, 0.3333333432674408f}, Pixel{4, 6, 0.5130208134651184f},
-                         Pixel{2, 9, 0.3932291269302368f}}) {
+  for (const Pixel& p :
+       {Pixel{0, 0, 0.0f}, Pixel{0, 11, 0.3333333134651184f}, Pixel{7, 0, 0.4999999403953552f},
+        Pixel{7, 11, 0.9999998807907104f}, Pixel{3, 5, 0.3333333432674408f},
+        Pixel{4, 6, 0.5130208134651184f}, Pixel{2, 9, 0.3932291269302368f}}) {
     EXPECT_NEAR(finished.at<float>(p.y, p.x), p.value, 1e-7) << p.y << "," << p.x;
   }
 }

@@ -82,8 +82,10 @@ TEST_F(EngineTest, ReportsTheBundleSpec) {
   EXPECT_EQ(spec.version, "1");
   EXPECT_THAT(spec.class_names, ElementsAre("Normal", "Benign", "Malignant"));
   EXPECT_EQ(spec.input_size, cv::Size(80, 64));  // width x height
-  EXPECT_THAT(spec.normalization.mean, ElementsAre(FloatEq(0.485f), FloatEq(0.456f), FloatEq(0.406f)));
-  EXPECT_THAT(spec.normalization.std, ElementsAre(FloatEq(0.229f), FloatEq(0.224f), FloatEq(0.225f)));
+  EXPECT_THAT(spec.normalization.mean,
+              ElementsAre(FloatEq(0.485f), FloatEq(0.456f), FloatEq(0.406f)));
+  EXPECT_THAT(spec.normalization.std,
+              ElementsAre(FloatEq(0.229f), FloatEq(0.224f), FloatEq(0.225f)));
   EXPECT_EQ(spec.target_layer, "features");
   EXPECT_EQ(engine_->device(), "cpu");
 }
@@ -100,8 +102,8 @@ TEST_F(EngineTest, EachItemMatchesTheIndependentGradCam) {
     worst_prob = std::max(worst_prob, prob_diff);
     worst_cam = std::max(worst_cam, cam_diff);
   }
-  std::cout << "single items vs golden: max |dp| = " << worst_prob
-            << ", max |dcam| = " << worst_cam << "\n";
+  std::cout << "single items vs golden: max |dp| = " << worst_prob << ", max |dcam| = " << worst_cam
+            << "\n";
   RecordProperty("max_prob_diff", std::to_string(worst_prob));
   RecordProperty("max_cam_diff", std::to_string(worst_cam));
 }

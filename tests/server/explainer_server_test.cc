@@ -222,6 +222,19 @@ TEST(ExplainerServerStartTest, AddressInUseFailsStart) {
                          ": the address is in use or is not a valid host:port"));
 }
 
+TEST(ExplainerServerStartTest, AddressWithoutPortIsRejected) {
+  for (const char* address :
+       {"127.0.0.1:", "localhost", "127.0.0.1:http", ":50051", "127.0.0.1:70000"}) {
+    ServerOptions options = TestOptions();
+    options.address = address;
+    auto server = ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", FakeRun);
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << address;
+    EXPECT_EQ(server.status().message(),
+              absl::StrCat("address \"", address,
+                           "\" is not host:port (e.g. 127.0.0.1:50051, [::]:0)"));
+  }
+}
+
 TEST_F(ExplainerServerTest, StreamAnswersEveryItemOnceBadOnesWithMessages) {
   Start();
   std::vector<v1::ExplainRequest> requests;

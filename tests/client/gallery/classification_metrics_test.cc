@@ -49,11 +49,12 @@ TEST(ClassificationMetricsTest, HandComputedSmallCase) {
                                              {0.1f, 0.8f, 0.1f},
                                              {0.5f, 0.4f, 0.1f},
                                              {0.1f, 0.1f, 0.8f}};
-  absl::StatusOr<ClassificationMetrics> m = ComputeClassificationMetrics(kClasses, y_true, y_pred, p);
+  absl::StatusOr<ClassificationMetrics> m =
+      ComputeClassificationMetrics(kClasses, y_true, y_pred, p);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->count, 5);
-  EXPECT_THAT(m->confusion, ElementsAre(ElementsAre(1, 1, 0), ElementsAre(1, 1, 0),
-                                        ElementsAre(0, 0, 1)));
+  EXPECT_THAT(m->confusion,
+              ElementsAre(ElementsAre(1, 1, 0), ElementsAre(1, 1, 0), ElementsAre(0, 0, 1)));
   EXPECT_DOUBLE_EQ(*m->accuracy, 3.0 / 5.0);
   // Normal: TP 1, FN 1, FP 1, TN 2.
   EXPECT_DOUBLE_EQ(*m->per_class[0].sensitivity, 0.5);
@@ -77,7 +78,7 @@ TEST(ClassificationMetricsTest, MissingClassIsNullNeverNan) {
   EXPECT_FALSE(m->per_class[2].sensitivity.has_value());
   EXPECT_FALSE(m->per_class[2].auc.has_value());
   EXPECT_FALSE(m->per_class[1].precision.has_value());  // never predicted
-  EXPECT_DOUBLE_EQ(*m->balanced_accuracy, 0.5);           // (1 + 0) / 2
+  EXPECT_DOUBLE_EQ(*m->balanced_accuracy, 0.5);         // (1 + 0) / 2
   const nlohmann::ordered_json j = MetricsToJson(*m);
   EXPECT_TRUE(j["per_class"]["Malignant"]["sensitivity"].is_null());
   EXPECT_TRUE(j["per_class"]["Malignant"]["auc"].is_null());
@@ -138,9 +139,9 @@ TEST(ClassificationMetricsTest, AgreesWithTheNumpyReference) {
       for (const auto& v : row) p.push_back(static_cast<float>(v.get<double>()));
       probabilities.push_back(p);
     }
-    absl::StatusOr<ClassificationMetrics> m = ComputeClassificationMetrics(
-        kClasses, c["y_true"].get<std::vector<int>>(), c["y_pred"].get<std::vector<int>>(),
-        probabilities);
+    absl::StatusOr<ClassificationMetrics> m =
+        ComputeClassificationMetrics(kClasses, c["y_true"].get<std::vector<int>>(),
+                                     c["y_pred"].get<std::vector<int>>(), probabilities);
     ASSERT_TRUE(m.ok()) << name << ": " << m.status();
     const nlohmann::json& e = c["expected"];
     EXPECT_EQ(nlohmann::json(m->confusion), e["confusion"]) << name;

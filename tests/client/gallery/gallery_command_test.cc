@@ -39,7 +39,7 @@ struct ImageSpec {
   std::string name;   // stem
   const char* label;  // BTXRD label
   std::vector<float> probabilities;
-  float iou = -1;     // < 0: no annotation file
+  float iou = -1;  // < 0: no annotation file
   bool error = false;
 };
 
@@ -100,7 +100,7 @@ class GalleryCommandTest : public ::testing::Test {
                       malignant ? 1 : 0, "\n");
       script["images/" + file] = ScriptedAnswer{spec.probabilities, spec.iou, spec.error};
     }
-    absl::StrAppend(&csv, "ghost.jpeg,1,0,0,0\n");  // a label without an image
+    absl::StrAppend(&csv, "ghost.jpeg,1,0,0,0\n");        // a label without an image
     dir_.Write("in/images/extra.png", Png(30, 30, 200));  // an image without a label
     dir_.Write("in/dataset.csv", csv);
     server_ = std::make_unique<ScriptedServer>(std::move(script));
@@ -181,8 +181,7 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
     EXPECT_TRUE(r.skip_explanation) << r.request_id;
     EXPECT_FALSE(r.overlay || r.raw_heatmap || r.annotation) << r.request_id;
   }
-  EXPECT_EQ(Ids(streams[1]),
-            Images({"n1", "n3", "n5", "b1", "b2", "b3", "b4", "b6", "m1", "m2"}));
+  EXPECT_EQ(Ids(streams[1]), Images({"n1", "n3", "n5", "b1", "b2", "b3", "b4", "b6", "m1", "m2"}));
   for (const SeenRequest& r : streams[1]) {
     EXPECT_FALSE(r.skip_explanation);
     EXPECT_FALSE(r.raw_heatmap);
@@ -218,7 +217,7 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
   EXPECT_EQ(comparison[0]["rows"][0]["file"], "images/b1.png");  // 0.6
   EXPECT_EQ(comparison[0]["rows"][1]["file"], "images/b2.png");  // 0.2 of .6 .4 .2 .1 0
   EXPECT_EQ(comparison[0]["rows"][2]["file"], "images/b4.png");  // 0
-  EXPECT_EQ(comparison[1]["rows"].size(), 2u);                    // best and worst
+  EXPECT_EQ(comparison[1]["rows"].size(), 2u);                   // best and worst
 
   // Metrics: confusion [true][predicted] from the table above.
   const Json metrics = ReadJson("metrics.json");

@@ -72,10 +72,10 @@ TEST(GalleryOptionsTest, BadValuesNameTheFlag) {
 
 TEST(GalleryOptionsTest, UsageMentionsEveryFlagAndOutput) {
   const std::string usage = GalleryUsageText();
-  for (const char* word : {"--input-dir", "--labels", "--annotations-dir", "--out", "--k",
-                           "--thresholds", "--method", "gallery_<Class>.png",
-                           "annotation_comparison.png", "metrics.json", "annotation_report.json",
-                           "index.html"}) {
+  for (const char* word :
+       {"--input-dir", "--labels", "--annotations-dir", "--out", "--k", "--thresholds", "--method",
+        "gallery_<Class>.png", "annotation_comparison.png", "metrics.json",
+        "annotation_report.json", "index.html"}) {
     EXPECT_THAT(usage, HasSubstr(word));
   }
 }

@@ -43,11 +43,11 @@ TEST(ParseCsvTest, QuotesCommasCrlfBomAndBlankLines) {
       "last.jpg,Normal";  // no final newline
   absl::StatusOr<std::vector<CsvRow>> rows = ParseCsv(text, "labels.csv");
   ASSERT_TRUE(rows.ok()) << rows.status();
-  EXPECT_THAT(Cells(*rows),
-              ElementsAre(ElementsAre("image", "label"), ElementsAre("a,b.jpeg", "Benign"),
-                          ElementsAre("say \"hi\".png", "Normal"),
-                          ElementsAre("multi\nline.jpg", "Malignant"),
-                          ElementsAre("last.jpg", "Normal")));
+  EXPECT_THAT(
+      Cells(*rows),
+      ElementsAre(ElementsAre("image", "label"), ElementsAre("a,b.jpeg", "Benign"),
+                  ElementsAre("say \"hi\".png", "Normal"),
+                  ElementsAre("multi\nline.jpg", "Malignant"), ElementsAre("last.jpg", "Normal")));
   EXPECT_EQ((*rows)[0].line, 1);
   EXPECT_EQ((*rows)[1].line, 2);
   EXPECT_EQ((*rows)[2].line, 4);
@@ -129,8 +129,7 @@ TEST(BtxrdCsvTest, RealDatasetGivesThePublishedCounts) {
   EXPECT_EQ(match->labels_without_image.size(), 3744u);
 }
 
-constexpr char kBtxrdHeader[] =
-    "image_id,center,age,gender,tumor,benign,malignant,osteosarcoma\n";
+constexpr char kBtxrdHeader[] = "image_id,center,age,gender,tumor,benign,malignant,osteosarcoma\n";
 
 TEST(BtxrdCsvTest, MalignantWinsThenBenignElseNormal) {
   const std::string text = std::string(kBtxrdHeader) +
@@ -162,8 +161,8 @@ TEST(BtxrdCsvTest, ShortRowNamesTheLine) {
 }
 
 TEST(ImageLabelCsvTest, WithAndWithoutHeader) {
-  for (const std::string& header : {std::string("image,label\n"), std::string("File,Class\n"),
-                                    std::string("")}) {
+  for (const std::string& header :
+       {std::string("image,label\n"), std::string("File,Class\n"), std::string("")}) {
     const std::string text = header + "dir/x1.jpeg,Benign\n x2.png , malignant \n";
     absl::StatusOr<LabelTable> table = ParseLabelCsv(text, "labels.csv");
     ASSERT_TRUE(table.ok()) << header << table.status();
@@ -173,8 +172,7 @@ TEST(ImageLabelCsvTest, WithAndWithoutHeader) {
     EXPECT_EQ(table->entries[0].label, "Benign");
     EXPECT_EQ(table->entries[1].stem, "x2");
     EXPECT_EQ(table->entries[1].label, "malignant");
-    EXPECT_EQ(table->entries[1].origin,
-              header.empty() ? "labels.csv line 2" : "labels.csv line 3");
+    EXPECT_EQ(table->entries[1].origin, header.empty() ? "labels.csv line 2" : "labels.csv line 3");
   }
 }
 
@@ -206,10 +204,9 @@ class TempDir : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("gallery_labels_" + std::string(::testing::UnitTest::GetInstance()
-                                                ->current_test_info()
-                                                ->name()) +
-            "_" + std::to_string(::getpid()));
+           ("gallery_labels_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -278,8 +275,8 @@ TEST_F(ClassFoldersTest, MissingPathAndFileDetection) {
   Touch("bad.csv", "a.jpg,Benign,1\n");
   absl::StatusOr<LabelTable> bad = ReadLabels((dir_ / "bad.csv").string());
   ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(bad.status().message(), HasSubstr("--labels: " + (dir_ / "bad.csv").string() +
-                                                " line 1: 3 column(s)"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("--labels: " + (dir_ / "bad.csv").string() + " line 1: 3 column(s)"));
 }
 
 TEST(MatchLabelsTest, CountsAndListsBothKindsOfMismatch) {

@@ -72,10 +72,11 @@ GalleryRowContent Row(Outcome outcome, int tiles, size_t available) {
 TEST(GalleryRenderTest, GridGeometryAndBlankTiles) {
   const GalleryLayout layout;
   const int k = 3;
-  absl::StatusOr<cv::Mat> image = RenderGallery(
-      "Benign", {Row(Outcome::kTruePositive, 3, 10), Row(Outcome::kFalsePositive, 1, 1),
-                 Row(Outcome::kFalseNegative, 0, 0)},
-      k, layout);
+  absl::StatusOr<cv::Mat> image =
+      RenderGallery("Benign", "subtitle",
+                    {Row(Outcome::kTruePositive, 3, 10), Row(Outcome::kFalsePositive, 1, 1),
+                     Row(Outcome::kFalseNegative, 0, 0)},
+                    k, layout);
   ASSERT_TRUE(image.ok()) << image.status();
   const cv::Size expected(k * layout.tile_width,
                           layout.header_height + 3 * (layout.row_header_height +
@@ -105,25 +106,27 @@ TEST(GalleryRenderTest, GridGeometryAndBlankTiles) {
 }
 
 TEST(GalleryRenderTest, KOfOneStillDrawsEveryRow) {
-  absl::StatusOr<cv::Mat> image = RenderGallery(
-      "Malignant", {Row(Outcome::kTruePositive, 1, 5), Row(Outcome::kFalsePositive, 0, 0),
-                    Row(Outcome::kFalseNegative, 1, 1)},
-      1);
+  absl::StatusOr<cv::Mat> image =
+      RenderGallery("Malignant", "subtitle",
+                    {Row(Outcome::kTruePositive, 1, 5), Row(Outcome::kFalsePositive, 0, 0),
+                     Row(Outcome::kFalseNegative, 1, 1)},
+                    1);
   ASSERT_TRUE(image.ok());
   EXPECT_EQ(image->cols, GalleryLayout().tile_width);
 }
 
 TEST(GalleryRenderTest, BadArgumentsAreNamed) {
-  absl::StatusOr<cv::Mat> k0 = RenderGallery("x", {}, 0);
+  absl::StatusOr<cv::Mat> k0 = RenderGallery("x", "", {}, 0);
   ASSERT_FALSE(k0.ok());
   EXPECT_EQ(k0.status().message(), "gallery: k is 0, not >= 1");
-  absl::StatusOr<cv::Mat> rows = RenderGallery("x", {Row(Outcome::kTruePositive, 0, 0)}, 3);
+  absl::StatusOr<cv::Mat> rows = RenderGallery("x", "", {Row(Outcome::kTruePositive, 0, 0)}, 3);
   ASSERT_FALSE(rows.ok());
   EXPECT_EQ(rows.status().message(), "gallery: 1 rows given, expected 3 (TP, FP, FN)");
-  absl::StatusOr<cv::Mat> many = RenderGallery(
-      "x", {Row(Outcome::kTruePositive, 4, 4), Row(Outcome::kFalsePositive, 0, 0),
-            Row(Outcome::kFalseNegative, 0, 0)},
-      3);
+  absl::StatusOr<cv::Mat> many =
+      RenderGallery("x", "",
+                    {Row(Outcome::kTruePositive, 4, 4), Row(Outcome::kFalsePositive, 0, 0),
+                     Row(Outcome::kFalseNegative, 0, 0)},
+                    3);
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(many.status().message(), "gallery: row TP has 4 tiles for k = 3");
 }
@@ -139,11 +142,10 @@ TEST(ComparisonRenderTest, GeometryWithEmptySections) {
   ComparisonSection malignant{"Malignant", "no annotated Malignant images", {}};
   absl::StatusOr<cv::Mat> image = RenderComparison("comparison", {benign, malignant}, layout);
   ASSERT_TRUE(image.ok()) << image.status();
-  const cv::Size expected(
-      kComparisonColumns * layout.tile_width,
-      layout.header_height + layout.section_height +
-          3 * (layout.title_height + layout.image_height) + layout.section_height +
-          layout.empty_height);
+  const cv::Size expected(kComparisonColumns * layout.tile_width,
+                          layout.header_height + layout.section_height +
+                              3 * (layout.title_height + layout.image_height) +
+                              layout.section_height + layout.empty_height);
   EXPECT_EQ(image->size(), expected);
   EXPECT_EQ(ComparisonCanvasSize(layout, {3, 0}), expected);
   // Each of the 4 panels of the first row shows the green image.

@@ -32,9 +32,9 @@ ExplainResponse ScriptedExplainerService::Answer(const ExplainRequest& request) 
   const std::vector<uchar> bytes(request.image().begin(), request.image().end());
   const cv::Mat image = cv::imdecode(bytes, cv::IMREAD_COLOR);
   auto* result = response.mutable_result();
-  const int predicted = static_cast<int>(
-      std::max_element(script.probabilities.begin(), script.probabilities.end()) -
-      script.probabilities.begin());
+  const int predicted =
+      static_cast<int>(std::max_element(script.probabilities.begin(), script.probabilities.end()) -
+                       script.probabilities.begin());
   result->set_predicted_index(predicted);
   result->set_predicted_name(kNames[predicted]);
   for (int i = 0; i < 3; ++i) {
@@ -52,12 +52,11 @@ ExplainResponse ScriptedExplainerService::Answer(const ExplainRequest& request) 
   }
   result->set_explained_index(predicted);
   if (options.return_overlay_png() && !image.empty()) {
-    // A recognisable "overlay": the image tinted red.
-    cv::Mat overlay = image * 0.5 + cv::Scalar(0, 0, 120);
-    cv::Mat rgb;
-    cv::cvtColor(overlay, rgb, cv::COLOR_BGR2RGB);
+    // A recognisable "overlay": the image tinted red (a true-colour PNG, as the
+    // server's).
+    const cv::Mat overlay = image * 0.5 + cv::Scalar(0, 0, 120);
     std::vector<uchar> png;
-    cv::imencode(".png", rgb, png);
+    cv::imencode(".png", overlay, png);
     result->set_overlay_png(std::string(png.begin(), png.end()));
   }
   if (options.return_raw_heatmap()) {

@@ -23,8 +23,7 @@ Prediction P(const std::string& file, int truth, int predicted, std::vector<floa
 }
 
 // The file names of a row's picks, in pick order.
-std::vector<std::string> Files(const std::vector<Prediction>& predictions,
-                               const GalleryRow& row) {
+std::vector<std::string> Files(const std::vector<Prediction>& predictions, const GalleryRow& row) {
   std::vector<std::string> files;
   for (size_t pick : row.picks) files.push_back(predictions[pick].file);
   return files;
@@ -148,8 +147,7 @@ TEST(SelectBestMedianWorstTest, CountsFromZeroToMany) {
   EXPECT_THAT(Indexes(two), ElementsAre(1u, 0u));
 
   // Scores 0.9 0.7 0.5 0.3 0.1 (shuffled): median is 0.5.
-  const auto five =
-      SelectBestMedianWorst({0.5, 0.1, 0.9, 0.3, 0.7}, {"c", "e", "a", "d", "b"});
+  const auto five = SelectBestMedianWorst({0.5, 0.1, 0.9, 0.3, 0.7}, {"c", "e", "a", "d", "b"});
   EXPECT_THAT(Roles(five), ElementsAre("best", "median", "worst"));
   EXPECT_THAT(Indexes(five), ElementsAre(2u, 0u, 1u));
 
