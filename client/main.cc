@@ -10,6 +10,8 @@
 #include "absl/time/time.h"
 #include "client/command_line.h"
 #include "client/exit_codes.h"
+#include "client/gallery/gallery_command.h"
+#include "client/gallery/gallery_options.h"
 #include "client/infer_command.h"
 #include "client/info_command.h"
 #include "client/options.h"
@@ -35,6 +37,11 @@ ABSL_FLAG(bool, heatmap, false, "infer: also write <stem>_heatmap.png.");
 ABSL_FLAG(bool, save_cam, false, "infer: also write <stem>_cam.npy (float32).");
 ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
 ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
+// gallery (also uses input_dir, annotations_dir, out, method, thresholds,
+// image_weight, window)
+ABSL_FLAG(std::string, labels, "",
+          "gallery: BTXRD dataset.csv, an image,label CSV or a folder per class.");
+ABSL_FLAG(int, k, 3, "gallery: images per TP / FP / FN row.");
 
 namespace explainer::client {
 namespace {
@@ -76,13 +83,37 @@ int Info() {
   return RunInfo(*options, stdout, stderr);
 }
 
+int Gallery() {
+  gallery::GalleryFlagValues values;
+  values.connection = ConnectionFlags();
+  values.input_dir = absl::GetFlag(FLAGS_input_dir);
+  values.labels = absl::GetFlag(FLAGS_labels);
+  values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
+  values.out = absl::GetFlag(FLAGS_out);
+  values.k = absl::GetFlag(FLAGS_k);
+  values.thresholds = absl::GetFlag(FLAGS_thresholds);
+  values.method = absl::GetFlag(FLAGS_method);
+  values.image_weight = absl::GetFlag(FLAGS_image_weight);
+  values.window = absl::GetFlag(FLAGS_window);
+  absl::StatusOr<gallery::GalleryOptions> options = gallery::ParseGalleryOptions(values);
+  if (!options.ok()) return UsageError("gallery", std::string(options.status().message()));
+  return gallery::RunGallery(*options, stdout, stderr);
+}
+
+// The usage of `topic`; gallery's section lives with the gallery library.
+std::string Usage(const std::string& topic) {
+  if (topic == "gallery") return gallery::GalleryUsageText();
+  if (topic == "infer" || topic == "info") return UsageText(topic);
+  return UsageText("") + gallery::GalleryUsageText();
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args =
       NormalizeFlagSpelling(std::vector<std::string>(argv, argv + argc));
   const bool help_flag = RemoveHelpFlags(args);
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
-  absl::SetProgramUsageMessage(UsageText(""));
+  absl::SetProgramUsageMessage(Usage(""));
   // Exits with Abseil's message (naming the flag) on unknown flags or bad values.
   const std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
@@ -91,11 +122,11 @@ int Main(int argc, char** argv) {
   if (help_flag || command == "help") {
     const std::string topic =
         command == "help" ? (positional.size() > 2 ? positional[2] : "") : command;
-    std::fputs(UsageText(topic).c_str(), stdout);
+    std::fputs(Usage(topic).c_str(), stdout);
     return kExitOk;
   }
   if (command.empty()) {
-    std::fputs(UsageText("").c_str(), stderr);
+    std::fputs(Usage("").c_str(), stderr);
     return UsageError("",
                       "missing subcommand (one of: " + absl::StrJoin(CommandNames(), ", ") + ")");
   }
@@ -105,6 +136,7 @@ int Main(int argc, char** argv) {
   }
   if (command == "infer") return Infer();
   if (command == "info") return Info();
+  if (command == "gallery") return Gallery();
   return UsageError("", "unknown subcommand '" + command +
                             "' (one of: " + absl::StrJoin(CommandNames(), ", ") + ")");
 }

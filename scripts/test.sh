@@ -96,8 +96,9 @@ fi
 
 if [ "${EXPLAINER_SKIP_BAZEL:-0}" != 1 ]; then
   stage "[3/3] Bazel: bazel test //... (offline; settings in .bazelrc)"
+  # --keep_going: one broken target must not hide the results of all the others.
   # shellcheck disable=SC2086  # BAZEL_FLAGS is a list of flags.
-  run "bazel test" "${BAZEL[@]}" test //... \
+  run "bazel test" "${BAZEL[@]}" test //... --keep_going \
     --test_output=errors \
     --test_env=EXPLAINER_SHARED_DIR="$SHARED_DIR" \
     ${BAZEL_FLAGS:-} || true

@@ -55,8 +55,9 @@ absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& valu
 
 const char* GalleryUsageText() {
   return "\n"
-         "explainer gallery: curated TP / FP / FN overlays per class, classification\n"
-         "metrics, an annotation comparison and IoU report, and an HTML page.\n"
+         "explainer gallery --server ADDR --input-dir DIR --labels FILE|DIR --out DIR [flags]\n"
+         "  Curated TP / FP / FN overlays per class, classification metrics, an annotation\n"
+         "  comparison and IoU report, and an HTML page to browse them.\n"
          "  --input-dir DIR         folder of images, walked recursively\n"
          "  --labels FILE|DIR       ground truth, matched to images by file stem:\n"
          "                          BTXRD's dataset.csv (Malignant where malignant=1,\n"
@@ -75,7 +76,8 @@ const char* GalleryUsageText() {
          "  gallery_<Class>.png, annotation_comparison.png, metrics.json,\n"
          "  annotation_report.json, gallery.json and index.html; prints a summary.\n"
          "  Images without a label and labels without an image are listed, not fatal;\n"
-         "  a label the model does not know is an error (exit 2).\n";
+         "  a label the model does not know is an error (exit 2). Connection flags and\n"
+         "  exit statuses as for infer (explainer help).\n";
 }
 
 }  // namespace explainer::client::gallery

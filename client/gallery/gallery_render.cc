@@ -1,6 +1,7 @@
 // Rendering one class's gallery; see gallery_render.h.
 #include "client/gallery/gallery_render.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,9 @@ constexpr double kSubtitleScale = 0.45;
 std::string CountText(const GalleryRowContent& row, int k) {
   const size_t shown = row.tiles.size();
   if (row.available < static_cast<size_t>(k)) {
-    return absl::StrCat(shown, " of ", k);
+    return absl::StrCat(shown, " of k = ", k);
   }
-  return absl::StrCat(shown, " of ", row.available);
+  return absl::StrCat(shown, " shown of ", row.available);
 }
 
 }  // namespace
@@ -54,7 +55,7 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::strin
   }
   const cv::Size size = GalleryCanvasSize(layout, k);
   cv::Mat canvas(size, CV_8UC3, colors::kPage);
-  const int title_height = layout.header_height * 3 / 5;
+  const int title_height = std::min(40, layout.header_height);
   DrawTextBand(canvas, cv::Rect(0, 0, size.width, title_height),
                {TextLine{title, colors::kHeaderText, true}}, kHeaderScale, colors::kHeaderBand);
   DrawTextBand(canvas, cv::Rect(0, title_height, size.width, layout.header_height - title_height),

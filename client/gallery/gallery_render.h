@@ -19,7 +19,7 @@ struct GalleryLayout {
   int image_height = 320;  // the overlay is fitted into tile_width x image_height
   int title_height = 70;   // three lines of title above each overlay
   int row_header_height = 30;
-  int header_height = 60;  // the title and, below it, a smaller subtitle
+  int header_height = 68;  // the title (40) and, below it, a smaller subtitle
 };
 
 cv::Size GalleryCanvasSize(const GalleryLayout& layout, int k);
@@ -40,10 +40,9 @@ struct GalleryRowContent {
 cv::Scalar OutcomeColor(Outcome outcome);
 
 // Draws the gallery: a header with `title` and `subtitle`, then one band + k tiles
-// per row. Each
-// row's band says "TP", the description and "n of k" (or "k of N"); an empty row
-// says "none"; missing tiles are blank. InvalidArgument when k < 1, rows != 3 or a
-// row has more than k tiles.
+// per row. Each row's band says "TP", the description and "n of k = K" when fewer
+// than k qualify (else "k shown of N"); an empty row says "none"; missing tiles are
+// blank. InvalidArgument when k < 1, rows != 3 or a row has more than k tiles.
 absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::string& subtitle,
                                       const std::vector<GalleryRowContent>& rows, int k,
                                       const GalleryLayout& layout = {});

@@ -119,8 +119,9 @@ absl::Status Engine::Impl::Load() {
     module = torch::jit::load(path, device, extra);
   } catch (const std::exception& e) {
     return BadBundle(
-        absl::StrCat("not a TorchScript archive (torch.jit.save); training checkpoints go through "
-                     "tools/export_model.py first: ",
+        absl::StrCat("not a TorchScript archive this LibTorch can load (torch.jit.save from the "
+                     "same or an older PyTorch; training checkpoints go through "
+                     "tools/export_model.py first): ",
                      TorchMessage(e)));
   }
   module.eval();  // a bundle saved in training mode would apply dropout

@@ -2,8 +2,11 @@
 // stable. explainer-phantom makes the images, explainer-server (demo bundle) and
 // the `explainer` client classify them; the expectations were computed
 // independently in Python (tests/data/e2e/make_demo_expectations.py).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <string>
 
@@ -76,6 +79,7 @@ TEST(DemoStabilityTest, DemoModelPredictionsMatchThePythonReference) {
   ASSERT_EQ(results.size(), expected["images"].size());
   const double tolerance = expected["tolerance"].get<double>();
   const auto& classes = expected["class_names"];
+  double max_deviation = 0;
   for (const json& image : expected["images"]) {
     const std::string file = image["file"].get<std::string>();
     SCOPED_TRACE(file);
@@ -84,11 +88,14 @@ TEST(DemoStabilityTest, DemoModelPredictionsMatchThePythonReference) {
     EXPECT_EQ(line["predicted_index"], image["predicted_index"]);
     EXPECT_EQ(line["predicted_class"], image["predicted_class"]);
     for (size_t c = 0; c < classes.size(); ++c) {
-      EXPECT_NEAR(line["probabilities"][classes[c].get<std::string>()].get<double>(),
-                  image["probabilities"][c].get<double>(), tolerance)
-          << classes[c];
+      const double got = line["probabilities"][classes[c].get<std::string>()].get<double>();
+      const double want = image["probabilities"][c].get<double>();
+      EXPECT_NEAR(got, want, tolerance) << classes[c];
+      max_deviation = std::max(max_deviation, std::abs(got - want));
     }
   }
+  std::cout << "demo stability: " << results.size() << " images, largest |p(C++) - p(Python)| = "
+            << max_deviation << "\n";
   EXPECT_TRUE((*server)->Running()) << (*server)->Log();
   server->reset();
   fs::remove_all(work);

@@ -169,6 +169,14 @@ int ChildProcess::Stop() {
   return code;
 }
 
+void ChildProcess::Kill() {
+  if (!Running()) return;
+  kill(pid_, SIGKILL);
+  WaitFor(pid_, absl::Seconds(10));
+  exited_ = true;
+  exit_code_ = -1;
+}
+
 ChildProcess::~ChildProcess() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(

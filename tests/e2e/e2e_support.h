@@ -42,6 +42,8 @@ class ChildProcess {
   bool Running();
   // Sends SIGTERM and waits; returns the exit status (-1 if killed by a signal).
   int Stop();
+  // SIGKILL, as a crash or a pulled cable would end it.
+  void Kill();
 
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
@@ -63,6 +65,7 @@ class ServerUnderTest {
   const std::string& address() const { return address_; }
   const std::string& startup_line() const { return startup_line_; }
   bool Running() { return process_->Running(); }
+  void Kill() { process_->Kill(); }
   std::shared_ptr<grpc::Channel> Channel() const;
   std::string Log() const;  // the server's stderr so far
 

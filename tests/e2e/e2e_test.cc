@@ -187,14 +187,16 @@ TEST_F(E2eTest, FolderWithBadItemsAnswersEveryGoodOneAndReportsEveryBadOne) {
   };
   expect_error("lesion/ann_bad.png", "server", {"unknown shape type", "hexagon"});
   expect_error("bad/truncated.jpg", "server", {"truncated or corrupt JPEG"});
-  expect_error("bad/empty.png", "server", {"image is empty (0 bytes)"});
+  expect_error("bad/empty.png", "server", {"empty"});
   expect_error("bad/text.png", "server", {"not a supported image"});
   expect_error("bad/dangling.png", "client", {"cannot read", "dangling.png", "No such file"});
   EXPECT_EQ(results.at("lesion/ann_bad.png")["error"]["code"], 3);
   EXPECT_EQ(results.at("bad/dangling.png")["error"]["status"], "NOT_FOUND");
 
-  EXPECT_THAT(run.out, HasSubstr("images:     11 (10 answered by the server)"));
-  EXPECT_THAT(run.out, HasSubstr("succeeded:  6"));
+  // 6 good images (one with a bad annotation) + 4 bad files; the dangling link is
+  // never sent.
+  EXPECT_THAT(run.out, HasSubstr("images:     10 (9 answered by the server)"));
+  EXPECT_THAT(run.out, HasSubstr("succeeded:  5"));
   EXPECT_THAT(run.out, HasSubstr("errors:     5 (4 from the server, 1 found by the client)"));
   EXPECT_THAT(run.out, HasSubstr("annotated:  1 images; mean IoU @0.3"));
   EXPECT_THAT(run.out, HasSubstr("results:    " + results_path));
@@ -309,6 +311,65 @@ TEST_F(E2eTest, TwoClientsStreamingAtOnceBothGetCompleteCorrectResults) {
       }
     }
   }
+}
+
+TEST_F(E2eTest, EveryItemFailingExitsOne) {
+  WriteFile(Dir("in/a.png"), "not a png");
+  WriteFile(Dir("in/b.jpg"), "");
+  const CommandResult run =
+      Client({"infer", "--server", server_->address(), "--input-dir", Dir("in"), "--out", Dir("out")});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, HasSubstr("explainer infer: every image failed (2 error(s)); see " +
+                                 Dir("out/results.jsonl")));
+  EXPECT_EQ(LineCount(Dir("out/results.jsonl")), 2u);
+}
+
+// The server dies in the middle of a stream: the client says so, exits 3, and
+// still accounts for every image (answered, or "no answer" / "not sent").
+TEST_F(E2eTest, ServerDyingMidStreamIsReportedAndNothingIsLost) {
+  auto doomed = ServerUnderTest::Start(SourcePath(kTinyBundle), Dir("server"),
+                                       {"--max_batch_size=1", "--workers=1"});
+  ASSERT_TRUE(doomed.ok()) << doomed.status();
+  // Large images: each costs the server a full-resolution decode and overlay, so
+  // the run lasts seconds and the kill lands in its middle.
+  constexpr int kImages = 16;
+  for (int i = 0; i < kImages; ++i) {
+    WriteGood(absl::StrCat("in/big", i, ".jpg"), 1400, 1400, false, 200 + i);
+  }
+  auto client = ChildProcess::Start({ClientBinary(), "infer", "--server", (*doomed)->address(),
+                                     "--input-dir", Dir("in"), "--out", Dir("out"), "--window=2"},
+                                    Dir("client.out"), Dir("client.err"));
+  ASSERT_TRUE(client.ok()) << client.status();
+  const absl::Time deadline = absl::Now() + absl::Minutes(2);
+  while (LineCount(Dir("out/results.jsonl")) == 0 && (*client)->Running() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  (*doomed)->Kill();
+  while ((*client)->Running() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  const std::string err = ReadFile(Dir("client.err"));
+  EXPECT_EQ((*client)->Stop(), 3) << err;
+  EXPECT_THAT(err, HasSubstr("the explainer server at " + (*doomed)->address() +
+                             " is unavailable: it is down, restarting or unreachable"));
+  EXPECT_THAT(err, HasSubstr("image(s) were answered; see " + Dir("out/results.jsonl")));
+
+  const auto results = ResultsByFile(Dir("out/results.jsonl"));
+  ASSERT_EQ(results.size(), static_cast<size_t>(kImages));
+  int answered = 0, lost = 0;
+  for (const auto& [file, line] : results) {
+    if (line["error"].is_null()) {
+      ++answered;
+      continue;
+    }
+    ++lost;
+    EXPECT_EQ(line["error"]["source"], "client") << file;
+    EXPECT_EQ(line["error"]["status"], "UNAVAILABLE") << file;
+    const std::string message = line["error"]["message"].get<std::string>();
+    EXPECT_TRUE(message.rfind("no answer: ", 0) == 0 || message.rfind("not sent: ", 0) == 0)
+        << file << ": " << message;
+  }
+  EXPECT_GE(answered, 1);
+  EXPECT_GE(lost, 1);
 }
 
 TEST_F(E2eTest, InfoPrintsTheModel) {

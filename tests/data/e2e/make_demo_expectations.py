@@ -71,9 +71,12 @@ def preprocess(path, spec):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--phantom", required=True, help="the explainer-phantom binary")
+    parser.add_argument("--model", default=MODEL,
+                        help="bundle, relative to the repository root (default: %(default)s)")
+    parser.add_argument("--out", default=OUT, help="output file (default: %(default)s)")
     args = parser.parse_args()
 
-    model_path = os.path.join(ROOT, MODEL)
+    model_path = os.path.join(ROOT, args.model)
     with open(model_path, "rb") as f:
         model_hash = fnv1a64(f.read())
     model, spec = load_bundle(model_path)
@@ -106,19 +109,19 @@ def main():
     expectations = {
         "generated_by": "tests/data/e2e/make_demo_expectations.py",
         "phantom": {"seed": SEED, "count": COUNT},
-        "model": {"path": MODEL, "fnv1a64": model_hash, "name": spec.get("name", ""),
+        "model": {"path": args.model, "fnv1a64": model_hash, "name": spec.get("name", ""),
                   "version": spec.get("version", "")},
         "class_names": spec["class_names"],
         "tolerance": 1e-4,
         "images": images,
     }
-    with open(OUT, "w") as f:
+    with open(args.out, "w") as f:
         json.dump(expectations, f, indent=1)
         f.write("\n")
     counts = {}
     for image in images:
         counts[image["predicted_class"]] = counts.get(image["predicted_class"], 0) + 1
-    print("wrote %s: %d images, predicted %s" % (os.path.relpath(OUT, ROOT), len(images), counts))
+    print("wrote %s: %d images, predicted %s" % (args.out, len(images), counts))
 
 
 if __name__ == "__main__":
