@@ -17,6 +17,7 @@ constexpr absl::string_view kHeader =
     "Usage:\n"
     "  explainer infer --server ADDR (--image FILE | --input-dir DIR) --out DIR [flags]\n"
     "  explainer info  --server ADDR [flags]\n"
+    "  explainer gallery --server ADDR --input-dir DIR --labels FILE_OR_DIR --out DIR [flags]\n"
     "  explainer help  [COMMAND]\n"
     "Flags are written --name=value or --name value; --input-dir and --input_dir are\n"
     "the same flag.\n";
@@ -108,7 +109,7 @@ bool RemoveHelpFlags(std::vector<std::string>& args) {
 }
 
 const std::vector<std::string>& CommandNames() {
-  static const auto* names = new std::vector<std::string>{"infer", "info", "help"};
+  static const auto* names = new std::vector<std::string>{"infer", "info", "gallery", "help"};
   return *names;
 }
 

@@ -114,6 +114,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   batcher_ = std::make_unique<Batcher>(std::move(runner), batcher_options);
   ItemLimits limits;
   limits.max_image_pixels = options_.max_image_pixels;
+  limits.max_response_bytes = options_.max_message_bytes;
   processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
                                                batcher_.get());
   service_ = std::make_unique<ExplainerService>(processor_.get(), model_info_,
@@ -136,6 +137,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   }
   // The default health service starts out SERVING; we are not, until warmed up.
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return absl::InternalError("the gRPC health service is missing");
   health->SetServingStatus(v1::Explainer::service_full_name(), false);
   health->SetServingStatus(false);
 
@@ -179,7 +181,9 @@ void ExplainerServer::Shutdown() {
     shut_down_ = true;
   }
   if (server_ != nullptr) {
-    server_->GetHealthCheckService()->Shutdown();  // NOT_SERVING from now on
+    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+      health->Shutdown();  // NOT_SERVING from now on
+    }
     // Waits for calls in progress (the pipeline keeps running so they can finish),
     // cancels whatever is left at the deadline.
     server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));

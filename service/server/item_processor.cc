@@ -58,10 +58,8 @@ void ItemProcessor::Prepare(std::shared_ptr<const v1::ExplainRequest> request,
             std::move(done)(ErrorResponse(item->request_id, finished.status()));
             return;
           }
-          v1::ExplainResponse response;
-          response.set_request_id(item->request_id);
-          *response.mutable_result() = std::move(*finished);
-          std::move(done)(std::move(response));
+          std::move(done)(
+              ResultResponse(item->request_id, std::move(*finished), limits_));
         },
         WorkerPool::Priority::kHigh);
   });

@@ -239,6 +239,24 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
   return out;
 }
 
+v1::ExplainResponse ResultResponse(const std::string& request_id,
+                                   v1::ExplainResult result, const ItemLimits& limits) {
+  v1::ExplainResponse response;
+  response.set_request_id(request_id);
+  *response.mutable_result() = std::move(result);
+  const size_t bytes = response.ByteSizeLong();
+  if (bytes > static_cast<size_t>(limits.max_response_bytes)) {
+    return ErrorResponse(
+        request_id,
+        absl::ResourceExhaustedError(absl::StrCat(
+            "response: ", bytes, " bytes, over the server's message limit of ",
+            limits.max_response_bytes,
+            " bytes; ask for fewer outputs (e.g. no overlay_png or raw heatmap for very "
+            "large images) or raise --max_message_mb")));
+  }
+  return response;
+}
+
 v1::ExplainResponse ErrorResponse(const std::string& request_id,
                                   const absl::Status& status) {
   v1::ExplainResponse response;

@@ -25,6 +25,9 @@ namespace explainer::server {
 // Limits every item is held to.
 struct ItemLimits {
   int64_t max_image_pixels = 64LL * 1024 * 1024;
+  // The server's send limit: a bigger answer would fail the whole call (the stream),
+  // so it becomes a per-item error instead.
+  int64_t max_response_bytes = 64LL * 1024 * 1024;
 };
 
 // More thresholds than anyone needs for a report; stops a request from asking for
@@ -81,6 +84,11 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
                                              const engine::EngineResult& result,
                                              const engine::ModelSpec& spec,
                                              const BatchStats& batch);
+
+// The answer to a request: the result, or ResourceExhausted when its serialised size
+// is over limits.max_response_bytes.
+v1::ExplainResponse ResultResponse(const std::string& request_id,
+                                   v1::ExplainResult result, const ItemLimits& limits);
 
 // The per-item error answer: code is the absl (= gRPC) code number.
 v1::ExplainResponse ErrorResponse(const std::string& request_id,

@@ -46,14 +46,14 @@ TEST(RemoveHelpFlagsTest, FindsAndRemovesHelpFlags) {
 TEST(UsageTextTest, ListsEveryCommandAndFlag) {
   const std::string all = UsageText("");
   for (const char* text :
-       {"explainer infer", "explainer info", "explainer help", "--server", "--image", "--input-dir",
+       {"explainer infer", "explainer info", "explainer gallery", "explainer help", "--server", "--image", "--input-dir",
         "--annotations-dir", "--out", "--method", "--target-class", "--thresholds", "--heatmap",
         "--save-cam", "--image-weight", "--window", "--deadline", "--connect-timeout",
         "--max-message-mb", "Exit status"}) {
     EXPECT_THAT(all, HasSubstr(text));
   }
   EXPECT_THAT(UsageText("info"), ::testing::Not(HasSubstr("--save-cam")));
-  EXPECT_THAT(CommandNames(), ElementsAre("infer", "info", "help"));
+  EXPECT_THAT(CommandNames(), ElementsAre("infer", "info", "gallery", "help"));
 }
 
 }  // namespace

@@ -469,6 +469,28 @@ TEST_F(ExplainerServerTest, MessageOverTheLimitFailsTheCall) {
   EXPECT_EQ(HealthStatus(channel_, "").value_or(-1), kServing);
 }
 
+TEST_F(ExplainerServerTest, AnswerOverTheMessageLimitIsAnItemErrorAndTheStreamGoesOn) {
+  ServerOptions options = TestOptions();
+  options.max_message_bytes = 1024;  // a 16x16 raw heatmap alone is over 1 KiB
+  Start(options);
+  v1::ExplainRequest big = Request("big", PngBytes(20, 20));
+  big.mutable_options()->set_return_raw_heatmap(true);
+  grpc::Status status;
+  std::vector<v1::ExplainResponse> responses =
+      Stream({big, Request("small", PngBytes(20, 20))}, &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(responses.size(), 2u);
+  std::map<std::string, v1::ExplainResponse> by_id;
+  for (const v1::ExplainResponse& response : responses)
+    by_id[response.request_id()] = response;
+  EXPECT_EQ(by_id["big"].error().code(), 8);
+  EXPECT_THAT(by_id["big"].error().message(),
+              StartsWith("response: 1"));  // 1xxx bytes
+  EXPECT_THAT(by_id["big"].error().message(),
+              ::testing::HasSubstr("over the server's message limit of 1024 bytes"));
+  EXPECT_TRUE(by_id["small"].has_result());
+}
+
 TEST_F(ExplainerServerTest, CancelledStreamIsCleanedUpAndTheServerGoesOn) {
   Start();
   runner_.Hold();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgcodecs.hpp"
@@ -384,6 +385,32 @@ TEST(FinishItemTest, EngineResultThatDoesNotFitTheModelIsInternal) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(status.message()),
               StartsWith("engine result has no usable CAM"));
+}
+
+TEST(ResultResponseTest, ResultOverTheMessageLimitBecomesResourceExhausted) {
+  v1::ExplainResult result;
+  result.mutable_heatmap()->mutable_values()->Resize(1000, 0.5f);
+  v1::ExplainResponse expected;
+  expected.set_request_id("big");
+  *expected.mutable_result() = result;
+  const size_t size = expected.ByteSizeLong();
+
+  ItemLimits limits;
+  limits.max_response_bytes = static_cast<int64_t>(size);  // just fits
+  v1::ExplainResponse response = ResultResponse("big", result, limits);
+  EXPECT_EQ(response.SerializeAsString(), expected.SerializeAsString());
+
+  limits.max_response_bytes = static_cast<int64_t>(size) - 1;
+  response = ResultResponse("big", result, limits);
+  EXPECT_EQ(response.request_id(), "big");
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().code(), 8);  // RESOURCE_EXHAUSTED
+  EXPECT_EQ(
+      response.error().message(),
+      absl::StrCat("response: ", size, " bytes, over the server's message limit of ",
+                   size - 1,
+                   " bytes; ask for fewer outputs (e.g. no overlay_png or raw heatmap "
+                   "for very large images) or raise --max_message_mb"));
 }
 
 TEST(ErrorResponseTest, CarriesIdCodeNumberAndMessage) {

@@ -4,11 +4,16 @@
 // end with the documented exit status and message.
 #include "client/gallery/gallery_command.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,20 +25,50 @@
 #include "nlohmann/json.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "tests/client/gallery/scripted_explainer_service.h"
-#include "tests/client/temp_dir.h"
 
 namespace explainer::client::gallery {
 namespace {
 
-using ::explainer::testing::ReadAll;
 using ::explainer::testing::ScriptedAnswer;
 using ::explainer::testing::ScriptedServer;
 using ::explainer::testing::SeenRequest;
-using ::explainer::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A fresh folder per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::path(::testing::TempDir()) /
+            absl::StrCat("explainer_gallery_",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+                         getpid(), "_", counter++);
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string Path(const std::string& relative) const { return (path_ / relative).string(); }
+  void Write(const std::string& relative, const std::string& bytes) const {
+    const fs::path file = path_ / relative;
+    fs::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << bytes;
+  }
+
+ private:
+  fs::path path_;
+};
 
 struct ImageSpec {
   std::string name;   // stem
@@ -293,9 +328,9 @@ TEST_F(GalleryCommandTest, WithoutAnnotationsThereIsNoReport) {
   options.annotations_dir = "";
   ASSERT_EQ(Run(options), kExitOk) << err_;
   EXPECT_EQ(server_->service().streams().size(), 2u);
-  EXPECT_FALSE(std::filesystem::exists(dir_.Path("out/annotation_report.json")));
-  EXPECT_FALSE(std::filesystem::exists(dir_.Path("out/annotation_comparison.png")));
-  EXPECT_TRUE(std::filesystem::exists(dir_.Path("out/index.html")));
+  EXPECT_FALSE(fs::exists(dir_.Path("out/annotation_report.json")));
+  EXPECT_FALSE(fs::exists(dir_.Path("out/annotation_comparison.png")));
+  EXPECT_TRUE(fs::exists(dir_.Path("out/index.html")));
   EXPECT_THAT(out_, HasSubstr("not measured (no --annotations-dir)"));
 }
 

@@ -87,9 +87,9 @@ std::vector<std::string> ExpectedRow(const std::map<std::string, Truth>& truth, 
   std::vector<std::pair<double, std::string>> candidates;
   for (const auto& [file, t] : truth) {
     const bool is_true = t.label == c, is_predicted = t.predicted == c;
-    const bool qualifies = row == 0 ? (is_true && is_predicted)
-                                    : row == 1 ? (!is_true && is_predicted)
-                                               : (is_true && !is_predicted);
+    const bool qualifies = row == 0   ? (is_true && is_predicted)
+                           : row == 1 ? (!is_true && is_predicted)
+                                      : (is_true && !is_predicted);
     if (qualifies) candidates.emplace_back(t.probabilities[c], file);
   }
   std::sort(candidates.begin(), candidates.end(), [&](const auto& a, const auto& b) {
@@ -119,19 +119,18 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
   fs::create_directories(kept);
   std::cout << "gallery e2e outputs: " << kept << std::endl;
 
-  const CommandResult phantom =
-      RunCommand({PhantomBinary(), "--out", work + "/demo", "--count", absl::StrCat(kCount),
-                  "--seed", absl::StrCat(kSeed)});
+  const CommandResult phantom = RunCommand({PhantomBinary(), "--out", work + "/demo", "--count",
+                                            absl::StrCat(kCount), "--seed", absl::StrCat(kSeed)});
   ASSERT_EQ(phantom.exit_code, 0) << phantom.out << phantom.err;
 
   auto server = ServerUnderTest::Start(model, work + "/server");
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string address = (*server)->address();
 
-  const CommandResult infer =
-      RunCommand({ClientBinary(), "infer", "--server", address, "--input-dir", work + "/demo/images",
-                  "--annotations-dir", work + "/demo/Annotations", "--out", work + "/infer"},
-                 absl::Minutes(5));
+  const CommandResult infer = RunCommand(
+      {ClientBinary(), "infer", "--server", address, "--input-dir", work + "/demo/images",
+       "--annotations-dir", work + "/demo/Annotations", "--out", work + "/infer"},
+      absl::Minutes(5));
   ASSERT_EQ(infer.exit_code, 0) << infer.out << infer.err;
 
   const std::string out = kept + "/gallery";
@@ -246,9 +245,8 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
   ASSERT_EQ(rows_per_class.size(), 2u);  // Benign and Malignant
   const cv::Mat comparison = cv::imread(out + "/annotation_comparison.png");
   ASSERT_FALSE(comparison.empty());
-  EXPECT_EQ(comparison.size(),
-            explainer::client::gallery::ComparisonCanvasSize(
-                explainer::client::gallery::ComparisonLayout(), rows_per_class));
+  EXPECT_EQ(comparison.size(), explainer::client::gallery::ComparisonCanvasSize(
+                                   explainer::client::gallery::ComparisonLayout(), rows_per_class));
 
   // The page in a real browser: every <img> loads (the page's own script marks
   // broken ones), and a screenshot for people.
