@@ -5,7 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace explainer::client {
 namespace {
@@ -106,6 +110,56 @@ bool RemoveHelpFlags(std::vector<std::string>& args) {
   }
   args = std::move(kept);
   return found;
+}
+
+absl::Status CheckFlags(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;  // a subcommand or a value
+    const absl::string_view body = absl::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
+    const size_t equals = body.find('=');
+    const std::string name(body.substr(0, equals));
+    const std::string shown = "--" + absl::StrReplaceAll(name, {{"_", "-"}});
+    // Abseil's own flags (--helpfull, --version, --flagfile, ...) are left to it.
+    static constexpr absl::string_view kAbseilFlags[] = {
+        "helpfull",        "helpshort", "helppackage", "helpmatch",  "helpon", "version",
+        "only_check_args", "flagfile",  "fromenv",     "tryfromenv", "undefok"};
+    if (std::find(std::begin(kAbseilFlags), std::end(kAbseilFlags), name) !=
+        std::end(kAbseilFlags)) {
+      if (equals == absl::string_view::npos && name != "helpfull" && name != "helpshort" &&
+          name != "helppackage" && name != "version" && name != "only_check_args") {
+        ++i;  // --flagfile FILE: skip the value
+      }
+      continue;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::StartsWith(name, "no") && equals == absl::string_view::npos) {
+      // --noheatmap: the negated form of a bool flag.
+      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(shown, ": unknown flag"));
+    }
+    std::string value;
+    if (equals != absl::string_view::npos) {
+      value = std::string(body.substr(equals + 1));
+    } else if (flag->IsOfType<bool>()) {
+      continue;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(shown, ": missing value"));
+    }
+    // Parsing here sets the flag; Abseil sets it again to the same value.
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(shown, ": bad value '", value, "' (", error, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 const std::vector<std::string>& CommandNames() {

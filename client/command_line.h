@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace explainer::client {
@@ -18,6 +19,12 @@ std::vector<std::string> NormalizeFlagSpelling(const std::vector<std::string>& a
 // there was one. main prints our own usage for them instead of Abseil's list of
 // every linked-in flag.
 bool RemoveHelpFlags(std::vector<std::string>& args);
+
+// Checks every flag before Abseil parses them, so that an unknown flag or a bad
+// value is a usage error (exit status 2) with a message in the documented
+// spelling ("--windw: unknown flag"), not Abseil's exit(1). Takes the
+// NormalizeFlagSpelling output.
+absl::Status CheckFlags(const std::vector<std::string>& args);
 
 // The subcommands, in the order the usage lists them.
 const std::vector<std::string>& CommandNames();

@@ -111,6 +111,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string> args =
       NormalizeFlagSpelling(std::vector<std::string>(argv, argv + argc));
   const bool help_flag = RemoveHelpFlags(args);
+  if (absl::Status flags = CheckFlags(args); !flags.ok()) {
+    return UsageError("", std::string(flags.message()));
+  }
   std::vector<char*> arg_ptrs;
   for (std::string& arg : args) arg_ptrs.push_back(arg.data());
   absl::SetProgramUsageMessage(Usage(""));

@@ -70,6 +70,10 @@ def generate(phantom: str, out: str, count: int, seed: int, first_id: int) -> fl
             if json.load(f) == args[2:]:
                 log(f"reusing {out} ({count} images, seed {seed})")
                 return 0.0
+    if os.path.isdir(out):  # stale cached arrays of another set
+        for name in os.listdir(out):
+            if name.startswith("resized-") and name.endswith(".npy"):
+                os.remove(os.path.join(out, name))
     start = time.time()
     subprocess.run([phantom] + args + ["--threads", str(os.cpu_count() or 2)], check=True)
     with open(stamp, "w") as f:
@@ -115,6 +119,18 @@ def load_resized(items: List[dict], size: Tuple[int, int]) -> np.ndarray:
             raise RuntimeError(f"{it['path']}: expected a grayscale radiograph")
         out[i] = resized[..., 0]
     return out
+
+
+def load_cached(folder: str, items: List[dict], size: Tuple[int, int]) -> np.ndarray:
+    """load_resized, kept as resized-HxW.npy beside the generated set for reruns."""
+    cache = os.path.join(folder, f"resized-{size[0]}x{size[1]}.npy")
+    if os.path.exists(cache):
+        arr = np.load(cache)
+        if arr.shape == (len(items), size[0], size[1]):
+            return arr
+    arr = load_resized(items, size)
+    np.save(cache, arr)
+    return arr
 
 
 def normalise(gray: torch.Tensor) -> torch.Tensor:
@@ -551,9 +567,9 @@ def main() -> int:
     p.add_argument("--arch", default="mobilenet_v3_small",
                    choices=sorted(k for k in export_model.ARCHITECTURES if k != "tiny_efficientnet"))
     p.add_argument("--input_size", type=int, default=224)
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch_size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight_decay", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -577,8 +593,8 @@ def main() -> int:
 
     log("decoding and resizing")
     train_items, heldout_items = read_set(train_dir), read_set(heldout_dir)
-    train_images = load_resized(train_items, size)
-    heldout_images = load_resized(heldout_items, size)
+    train_images = load_cached(train_dir, train_items, size)
+    heldout_images = load_cached(heldout_dir, heldout_items, size)
     labels = np.array([it["label"] for it in train_items])
     heldout_labels = np.array([it["label"] for it in heldout_items])
     nv = args.validation_count

@@ -463,7 +463,10 @@ absl::Status GalleryRun::PassTwo() {
         image.true_class = entry.true_class;
         image.predicted_class = result.predicted_index();
         image.explained_class = result.explained_index();
-        image.confidence = entry.confidence;
+        image.confidence = 0;
+        for (const auto& p : result.probabilities()) {
+          if (p.index() == result.predicted_index()) image.confidence = p.probability();
+        }
         for (size_t t = 0; t < options_.thresholds.size(); ++t) {
           float iou = t < static_cast<size_t>(a.iou_size()) ? a.iou(t).iou() : 0.0f;
           for (const auto& at : a.iou()) {
@@ -478,25 +481,20 @@ absl::Status GalleryRun::PassTwo() {
         report_index_[index] = report_.images.size();
         report_.images.push_back(std::move(image));
       });
+  std::map<std::string, size_t> entry_by_file;
+  for (size_t i : order) entry_by_file[entries_[i].item->relative_path] = i;
   for (const RunError& e : errors_) {
     if (e.pass != "2/2") continue;
-    for (size_t i : tumour) {
-      if (entries_[i].item->relative_path == e.file) {
-        report_.failed.push_back(absl::StrCat(e.file, ": ", e.message));
-      }
-    }
-    for (size_t i : shown) {
-      if (entries_[i].item->relative_path == e.file) tile_errors_[i] = e.message;
-    }
+    const size_t i = entry_by_file.at(e.file);
+    if (tumour.count(i) > 0) report_.failed.push_back(absl::StrCat(e.file, ": ", e.message));
+    if (shown.count(i) > 0) tile_errors_[i] = e.message;
   }
   // Input order, whatever order the answers came in.
   std::sort(report_.images.begin(), report_.images.end(),
             [](const AnnotatedImage& a, const AnnotatedImage& b) { return a.file < b.file; });
   report_index_.clear();
   for (size_t r = 0; r < report_.images.size(); ++r) {
-    for (size_t i : tumour) {
-      if (entries_[i].item->relative_path == report_.images[r].file) report_index_[i] = r;
-    }
+    report_index_[entry_by_file.at(report_.images[r].file)] = r;
   }
   return status;
 }

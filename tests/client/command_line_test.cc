@@ -4,8 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+// Flags of this test binary, standing in for main.cc's.
+ABSL_FLAG(int, test_window, 16, "a number");
+ABSL_FLAG(bool, test_heatmap, false, "a switch");
+ABSL_FLAG(std::string, test_out, "", "a string");
 
 namespace explainer::client {
 namespace {
@@ -43,13 +49,30 @@ TEST(RemoveHelpFlagsTest, FindsAndRemovesHelpFlags) {
   EXPECT_FALSE(RemoveHelpFlags(after_end));
 }
 
+TEST(CheckFlagsTest, AcceptsKnownFlagsInEveryForm) {
+  EXPECT_TRUE(
+      CheckFlags({"explainer", "infer", "--test_window=4", "--test_heatmap", "--notest_heatmap",
+                  "-test_out", "x", "--test_window", "8", "--", "--whatever"})
+          .ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_window), 8);
+}
+
+TEST(CheckFlagsTest, NamesUnknownFlagsAndBadValuesInDashSpelling) {
+  EXPECT_EQ(CheckFlags({"explainer", "--test_windw=4"}).message(), "--test-windw: unknown flag");
+  EXPECT_THAT(std::string(CheckFlags({"explainer", "--test_window=abc"}).message()),
+              HasSubstr("--test-window: bad value 'abc' ("));
+  EXPECT_THAT(CheckFlags({"explainer", "--test_out"}).message(), "--test-out: missing value");
+  EXPECT_THAT(CheckFlags({"explainer", "--nofoo"}).message(), "--nofoo: unknown flag");
+}
+
 TEST(UsageTextTest, ListsEveryCommandAndFlag) {
   const std::string all = UsageText("");
   for (const char* text :
-       {"explainer infer", "explainer info", "explainer gallery", "explainer help", "--server", "--image", "--input-dir",
-        "--annotations-dir", "--out", "--method", "--target-class", "--thresholds", "--heatmap",
-        "--save-cam", "--image-weight", "--window", "--deadline", "--connect-timeout",
-        "--max-message-mb", "Exit status"}) {
+       {"explainer infer", "explainer info",    "explainer gallery", "explainer help",
+        "--server",        "--image",           "--input-dir",       "--annotations-dir",
+        "--out",           "--method",          "--target-class",    "--thresholds",
+        "--heatmap",       "--save-cam",        "--image-weight",    "--window",
+        "--deadline",      "--connect-timeout", "--max-message-mb",  "Exit status"}) {
     EXPECT_THAT(all, HasSubstr(text));
   }
   EXPECT_THAT(UsageText("info"), ::testing::Not(HasSubstr("--save-cam")));

@@ -94,8 +94,8 @@ TEST(DemoStabilityTest, DemoModelPredictionsMatchThePythonReference) {
       max_deviation = std::max(max_deviation, std::abs(got - want));
     }
   }
-  std::cout << "demo stability: " << results.size() << " images, largest |p(C++) - p(Python)| = "
-            << max_deviation << "\n";
+  std::cout << "demo stability: " << results.size()
+            << " images, largest |p(C++) - p(Python)| = " << max_deviation << "\n";
   EXPECT_TRUE((*server)->Running()) << (*server)->Log();
   server->reset();
   fs::remove_all(work);

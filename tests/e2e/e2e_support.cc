@@ -29,9 +29,9 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "opencv2/imgproc.hpp"
-#include "gtest/gtest.h"
 #include "tests/test_paths.h"
 
 namespace explainer::testing {

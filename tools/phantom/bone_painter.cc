@@ -109,9 +109,10 @@ void AddBones(Scene* scene, Rng& rng) {
     b.push_back(Long("ulna", ju - gap / 2 - 0.3 * r, -1, -0.95 * s * spread, 0.38, 0.45,
                      0.4, 1.0, 0.32, r));
     for (int i = 0; i < 4; ++i) {
-      b.push_back(Blob(ju + gap / 2 + rng.Uniform(0.0, 0.5) * r, +1,
-                       (-1.2 + 0.8 * i) * s + rng.Uniform(-0.1, 0.1),
-                       rng.Uniform(0.6, 0.9), rng.Uniform(0.3, 0.42), r));
+      const double radius = rng.Uniform(0.3, 0.42), length = rng.Uniform(0.6, 0.9);
+      const double jitter = rng.Uniform(-0.1, 0.1), offset = rng.Uniform(0.0, 0.5);
+      b.push_back(Blob(ju + gap / 2 + offset * r, +1, (-1.2 + 0.8 * i) * s + jitter, length,
+                       radius, r));
     }
   }
   for (Bone& bone : b) bone.bow = rng.Normal(0, 0.25) * r;
@@ -142,7 +143,8 @@ Scene BuildScene(cv::Size size, const SceneRequest& request, Rng& rng) {
   // The limb runs roughly along the long side of the film, either way up.
   double angle = size.height >= size.width ? kPi / 2 : 0;
   if (rng.Bernoulli(0.15)) angle += kPi / 2;
-  angle += rng.Normal(0, 0.18) + (rng.Bernoulli(0.5) ? kPi : 0);
+  const double tilt = rng.Normal(0, 0.18);
+  angle += tilt + (rng.Bernoulli(0.5) ? kPi : 0);
   sc.frame.angle = angle;
   sc.frame.origin = {size.width * rng.Uniform(0.4, 0.6), size.height * rng.Uniform(0.4, 0.6)};
 
@@ -150,8 +152,12 @@ Scene BuildScene(cv::Size size, const SceneRequest& request, Rng& rng) {
   const double half = 0.5 * (std::abs(size.width * std::cos(angle)) +
                              std::abs(size.height * std::sin(angle)));
   const bool joint_in = request.need_joint || rng.Bernoulli(0.8);
-  sc.joint_u = joint_in ? rng.Uniform(-0.4, 0.4) * half
-                        : rng.Sign() * rng.Uniform(0.75, 1.3) * half;
+  if (joint_in) {
+    sc.joint_u = rng.Uniform(-0.4, 0.4) * half;
+  } else {
+    const double sign = rng.Sign();
+    sc.joint_u = sign * rng.Uniform(0.75, 1.3) * half;
+  }
   sc.joint_visible = sc.Inside(sc.frame.ToImage(sc.joint_u, 0), 0.05 * short_side);
 
   sc.tissue_v = rng.Normal(0, 0.3) * sc.scale;
@@ -235,11 +241,10 @@ void PaintAnatomy(const Scene& sc, Rng& rng, Canvas* canvas) {
     const Bone& b = *longs[rng.UniformInt(0, static_cast<int>(longs.size()) - 1)];
     const double e = b.cap + b.flare * rng.Uniform(0.0, 1.5);
     const double rad = rng.Uniform(0.06, 0.16) * r0;
+    const double minor = rad * rng.Uniform(0.6, 1.0);
+    const double dv = rng.Uniform(-0.5, 0.5) * b.InnerRadius(e);
     const Patch p = PolygonPatch(
-        size,
-        BlobOutline(f, b.U(e), b.AxisV(e) + rng.Uniform(-0.5, 0.5) * b.InnerRadius(e), rad,
-                    rad * rng.Uniform(0.6, 1.0), 0.6, 24, rng),
-        0.4 + rad * 0.15);
+        size, BlobOutline(f, b.U(e), b.AxisV(e) + dv, rad, minor, 0.6, 24, rng), 0.4 + rad * 0.15);
     Add(&canvas->bone, p, rng.Uniform(0.3, 0.6) * r0);
   }
   if (rng.Bernoulli(0.25)) {  // nutrient canal: oblique lucent line through the cortex
@@ -255,7 +260,8 @@ void PaintAnatomy(const Scene& sc, Rng& rng, Canvas* canvas) {
   }
   if (rng.Bernoulli(0.12)) {  // vascular calcification: a faint wavy line in soft tissue
     std::vector<cv::Point2d> line;
-    const double v0 = sc.tissue_v + rng.Sign() * rng.Uniform(1.2, 2.0) * r0;
+    const double side = rng.Sign();
+    const double v0 = sc.tissue_v + side * rng.Uniform(1.2, 2.0) * r0;
     const double u0 = rng.Uniform(-0.8, 0.2) * std::max(size.width, size.height);
     const double len = rng.Uniform(3, 8) * r0;
     for (int i = 0; i <= 20; ++i) {

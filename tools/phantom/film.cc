@@ -115,7 +115,8 @@ cv::Mat Expose(const Scene& sc, const Canvas& canvas, Rng& rng) {
   cv::Mat amp;
   cv::sqrt(cv::max(img, 0.0) + 0.05, amp);
   img += q.mul(amp) * rng.Uniform(0.008, 0.03);
-  img += NoiseField(size, rng.Uniform(0.8, 1.6), rng) * rng.Uniform(0.004, 0.015);
+  const double grain = rng.Uniform(0.004, 0.015), grain_sigma = rng.Uniform(0.8, 1.6);
+  img += NoiseField(size, grain_sigma, rng) * grain;
 
   cv::Mat out;
   img.convertTo(out, CV_8UC1, 255.0);  // saturating, rounds to nearest

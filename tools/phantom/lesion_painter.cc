@@ -252,7 +252,8 @@ Lesion GiantCellTumor(const Scene& sc, Rng& rng, Canvas* c) {
   // Eccentric, expansile, lytic; fairly well defined but without a sclerotic rim:
   // the benign look closest to a malignant one.
   const Patch p = PolygonPatch(sc.size, outline, 1 + rng.Uniform(0.03, 0.1) * R);
-  Multiply(&c->bone, Modulate(p, 0.08 * R + 1, 0.8, 0.25, rng), vis * rng.Uniform(0.4, 0.7));
+  const double depth = vis * rng.Uniform(0.4, 0.7);
+  Multiply(&c->bone, Modulate(p, 0.08 * R + 1, 0.8, 0.25, rng), depth);
   for (int i = rng.UniformInt(2, 4); i > 0; --i) {  // soap-bubble septa
     const int k = rng.UniformInt(0, kOutlinePoints - 1);
     const int k2 = (k + kOutlinePoints / 3 + rng.UniformInt(0, kOutlinePoints / 3)) % kOutlinePoints;
@@ -282,8 +283,10 @@ Lesion CorticalLucency(const Scene& sc, const std::string& label, bool diaphysis
   const double a = rng.Uniform(1.0, 2.6) * s.Rs();
   const auto outline = Outline(sc, s, s.side * (R - 0.8 * b), a, b, 0.55, rng);
   const Patch p = PolygonPatch(sc.size, outline, 0.5 + 0.02 * R);
-  Multiply(&c->bone, Modulate(p, 0.1 * R + 1, 0.7, 0.35, rng), vis * rng.Uniform(0.25, 0.5));
-  Add(&c->bone, Rim(sc, outline, rng.Uniform(0.05, 0.1) * R), vis * rng.Uniform(0.15, 0.35) * R);
+  const double depth = vis * rng.Uniform(0.25, 0.5);
+  Multiply(&c->bone, Modulate(p, 0.1 * R + 1, 0.7, 0.35, rng), depth);
+  const double rim = vis * rng.Uniform(0.15, 0.35) * R;
+  Add(&c->bone, Rim(sc, outline, rng.Uniform(0.05, 0.1) * R), rim);
   return Annotation(label, s.bone->site, outline, sc, rng);
 }
 
@@ -431,11 +434,12 @@ Lesion Osteosarcoma(const Scene& sc, Rng& rng, Canvas* c) {
   const double dv = s.side * (ext - ext_other) / 2;
   const auto outline = Outline(sc, s, dv, a, half, 0.6, rng);
   const Patch region = PolygonPatch(sc.size, outline, 1 + rng.Uniform(0.08, 0.18) * R);
-  Multiply(&c->bone, Modulate(region, 0.05 * R + 0.7, 0.5, 0.5, rng), vis * rng.Uniform(0.35, 0.75));
+  const double depth = vis * rng.Uniform(0.35, 0.75);
+  Multiply(&c->bone, Modulate(region, 0.05 * R + 0.7, 0.5, 0.5, rng), depth);
   if (!lytic_only) {
     const double sclerosis = rng.Uniform();  // osteoid matrix, cloud-like
-    Add(&c->bone, Modulate(region, 0.12 * R + 1, -0.1, 0.6, rng),
-        vis * sclerosis * rng.Uniform(0.25, 0.6) * R);
+    const double osteoid = vis * sclerosis * rng.Uniform(0.25, 0.6) * R;
+    Add(&c->bone, Modulate(region, 0.12 * R + 1, -0.1, 0.6, rng), osteoid);
     Add(&c->soft, PolygonPatch(sc.size, outline, 0.15 * R + 1), vis * rng.Uniform(1.5, 3.0) * R);
     if (rng.Bernoulli(0.75)) Sunburst(sc, s, a, ext + 0.2 * R, vis * rng.Uniform(0.2, 0.45) * R, rng, c);
     if (rng.Bernoulli(0.5)) Codman(sc, s, a, vis * rng.Uniform(0.2, 0.4) * R, rng, c);
@@ -482,7 +486,8 @@ Lesion OtherMalignant(const Scene& sc, Rng& rng, Canvas* c) {
   const double b = rng.Uniform(0.6, 1.1) * R;
   const auto outline = Outline(sc, s, s.side * rng.Uniform(0.1, 0.5) * R, a, b, 0.5, rng);
   const Patch region = PolygonPatch(sc.size, outline, 1 + rng.Uniform(0.1, 0.2) * R);
-  Multiply(&c->bone, Modulate(region, 0.06 * R + 0.7, 0.6, 0.5, rng), vis * rng.Uniform(0.4, 0.75));
+  const double depth = vis * rng.Uniform(0.4, 0.75);
+  Multiply(&c->bone, Modulate(region, 0.06 * R + 0.7, 0.6, 0.5, rng), depth);
   Add(&c->soft, region, vis * rng.Uniform(0.5, 2.0) * R);
   return Annotation("other mt", s.bone->site, outline, sc, rng);
 }

@@ -19,6 +19,9 @@ inline uint64_t MixSeed(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
+// Rule for callers: at most one draw per expression (C++ leaves the evaluation order
+// of function arguments and operands unspecified, so two draws in one expression
+// could come out in another order under another compiler).
 class Rng {
  public:
   explicit Rng(uint64_t seed) : engine_(seed) {}

@@ -120,9 +120,9 @@ std::vector<cv::Point2d> Annotate(const std::vector<cv::Point2d>& outline, doubl
   out.reserve(n);
   for (int i = 0; i < n; ++i) {
     const cv::Point2d& p = outline[(start + i * m / n) % m];
-    out.emplace_back(
-        std::clamp(p.x + rng.Normal(0, jitter), 0.0, image.width - 1.0),
-        std::clamp(p.y + rng.Normal(0, jitter), 0.0, image.height - 1.0));
+    const double dy = rng.Normal(0, jitter), dx = rng.Normal(0, jitter);
+    out.emplace_back(std::clamp(p.x + dx, 0.0, image.width - 1.0),
+                     std::clamp(p.y + dy, 0.0, image.height - 1.0));
   }
   return out;
 }

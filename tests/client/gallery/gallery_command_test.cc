@@ -118,7 +118,6 @@ std::string LabelMe(const std::string& image, int width, int height) {
 class GalleryCommandTest : public ::testing::Test {
  protected:
   GalleryCommandTest() {
-    std::map<std::string, ScriptedAnswer> script;
     std::string csv = "image_id,center,tumor,benign,malignant\n";
     int gray = 40;
     for (const ImageSpec& spec : Specs()) {
@@ -133,12 +132,12 @@ class GalleryCommandTest : public ::testing::Test {
       const bool malignant = std::string(spec.label) == "Malignant";
       absl::StrAppend(&csv, file, ",1,", benign || malignant ? 1 : 0, ",", benign ? 1 : 0, ",",
                       malignant ? 1 : 0, "\n");
-      script["images/" + file] = ScriptedAnswer{spec.probabilities, spec.iou, spec.error};
+      script_["images/" + file] = ScriptedAnswer{spec.probabilities, spec.iou, spec.error};
     }
     absl::StrAppend(&csv, "ghost.jpeg,1,0,0,0\n");        // a label without an image
     dir_.Write("in/images/extra.png", Png(30, 30, 200));  // an image without a label
     dir_.Write("in/dataset.csv", csv);
-    server_ = std::make_unique<ScriptedServer>(std::move(script));
+    server_ = std::make_unique<ScriptedServer>(script_);
   }
 
   GalleryOptions Options() const {
@@ -179,6 +178,7 @@ class GalleryCommandTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::map<std::string, ScriptedAnswer> script_;  // by request_id
   std::unique_ptr<ScriptedServer> server_;
   std::string out_, err_;
 };
@@ -301,6 +301,30 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
   EXPECT_THAT(out_, HasSubstr("mean IoU@0.5 0.300"));  // (.6 + .2 + .4 + 0 + .1 + .5 + .3) / 7
   EXPECT_THAT(out_, HasSubstr("Open " + dir_.Path("out/index.html")));
   EXPECT_THAT(err_, HasSubstr("pass 1/2: predictions (no heatmaps) for 14 image(s)"));
+}
+
+TEST_F(GalleryCommandTest, ExplanationErrorsAreReportedAndTheRunGoesOn) {
+  // b2 is in the Benign TP row and in the report; it fails only when explained.
+  script_["images/b2.png"].explain_error = true;
+  server_ = std::make_unique<ScriptedServer>(script_);
+  ASSERT_EQ(Run(Options()), kExitOk) << err_;
+  const Json gallery = ReadJson("gallery.json");
+  EXPECT_THAT(Shown(gallery, 1, 0), ElementsAre("b1.png", "b2.png"));  // still picked
+  const Json& b2 = gallery["galleries"][1]["rows"][0]["shown"][1];
+  EXPECT_THAT(b2["overlay_error"].get<std::string>(), HasSubstr("scripted: cannot decode"));
+  ASSERT_EQ(gallery["run"]["errors"].size(), 2u);
+  EXPECT_EQ(gallery["run"]["errors"][1]["file"], "images/b2.png");
+  EXPECT_EQ(gallery["run"]["errors"][1]["pass"], "2/2");
+  const Json report = ReadJson("annotation_report.json");
+  EXPECT_EQ(report["images"].size(), 6u);
+  ASSERT_EQ(report["left_out"]["failed"].size(), 1u);
+  EXPECT_THAT(report["left_out"]["failed"][0].get<std::string>(),
+              HasSubstr("images/b2.png: INVALID_ARGUMENT: scripted: cannot decode"));
+  // Without b2 (0.2) the Benign ranking is b1 .6, b3 .4, b6 .1, b4 0: median b3.
+  const Json& benign = gallery["comparison"]["classes"][0]["rows"];
+  EXPECT_EQ(benign[1]["file"], "images/b3.png");
+  const cv::Mat image = cv::imread(dir_.Path("out/gallery_Benign.png"));
+  EXPECT_EQ(image.size(), GalleryCanvasSize(GalleryLayout(), 2));
 }
 
 TEST_F(GalleryCommandTest, UnknownLabelIsAUsageErrorNamingIt) {

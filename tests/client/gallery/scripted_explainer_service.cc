@@ -22,7 +22,8 @@ ExplainResponse ScriptedExplainerService::Answer(const ExplainRequest& request) 
   ExplainResponse response;
   response.set_request_id(request.request_id());
   auto it = script_.find(request.request_id());
-  if (it == script_.end() || it->second.error) {
+  if (it == script_.end() || it->second.error ||
+      (it->second.explain_error && !request.options().skip_explanation())) {
     response.mutable_error()->set_code(3);
     response.mutable_error()->set_message(
         absl::StrCat("scripted: cannot decode ", request.request_id()));

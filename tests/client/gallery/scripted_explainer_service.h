@@ -19,6 +19,7 @@ struct ScriptedAnswer {
   std::vector<float> probabilities;  // Normal, Benign, Malignant; argmax is the prediction
   float iou = 0;                     // IoU at every threshold, and energy inside
   bool error = false;                // answer with ItemError{3, "scripted: ..."}
+  bool explain_error = false;        // the same, but only when asked for an explanation
 };
 
 // What the client asked for, per request.
