@@ -58,12 +58,11 @@ BAZEL=(bazel)
 BAZEL_TEST_FLAGS=()
 if [ -n "${BAZEL_OUTPUT_BASE:-}" ]; then
   BAZEL+=("--output_base=$BAZEL_OUTPUT_BASE")
-  # No bazel-* convenience links for a second output base: they would replace those of
-  # the default one, and Bazel descends into links that point at another output base.
-  BAZEL_TEST_FLAGS+=("--symlink_prefix=/")
   # Bazel skips the bazel-* links into its own output base when it expands //..., but
-  # walks into links left by another one (and fails inside Bazel's own tools). They are
-  # only convenience links, remade by the next build with the default output base.
+  # walks into links that point at another one (and fails inside Bazel's own tools).
+  # So: make no such links for this output base, and drop stale ones (they are only
+  # convenience links; the next build with the default output base remakes them).
+  BAZEL_TEST_FLAGS+=("--symlink_prefix=/")
   for link in bazel-*; do
     if [ -L "$link" ] && [[ "$(readlink "$link")" != "$BAZEL_OUTPUT_BASE"/* ]]; then
       echo "test.sh: removing convenience link $link (another Bazel output base)"

@@ -42,8 +42,8 @@ namespace {
 
 constexpr double kPi = 3.141592653589793;
 
-Bone Long(const char* site, double joint_end, int dir, double v, double rs, double re,
-          double cap, double flare, double cortex, double r0) {
+Bone Long(const char* site, double joint_end, int dir, double v, double rs, double re, double cap,
+          double flare, double cortex, double r0) {
   Bone b;
   b.site = site;
   b.joint_end = joint_end;
@@ -81,16 +81,15 @@ void AddBones(Scene* scene, Rng& rng) {
   if (a == "knee") {
     b.push_back(Long("femur", ju - gap / 2, -1, 0, 1.0, 1.85, 1.0, 2.4, 0.3, r));
     b.push_back(Long("tibia", ju + gap / 2, +1, 0.05 * s, 0.85, 1.7, 0.35, 2.6, 0.32, r));
-    b.push_back(Long("fibula", ju + gap / 2 + 0.9 * r, +1, 1.3 * s * spread, 0.28, 0.45,
-                     0.45, 0.9, 0.35, r));
+    b.push_back(Long("fibula", ju + gap / 2 + 0.9 * r, +1, 1.3 * s * spread, 0.28, 0.45, 0.45, 0.9,
+                     0.35, r));
     const double pv = lateral ? -2.1 * s : rng.Uniform(-0.3, 0.3);
     if (lateral || rng.Bernoulli(0.5)) {
       b.push_back(Blob(ju - 2.0 * r, +1, pv, rng.Uniform(1.7, 2.2), 0.55, r));
     }
   } else if (a == "ankle") {
     b.push_back(Long("tibia", ju - gap / 2, -1, 0, 0.85, 1.35, 0.35, 2.0, 0.32, r));
-    b.push_back(Long("fibula", ju + 0.5 * r, -1, 1.25 * s * spread, 0.3, 0.5, 0.6, 1.2,
-                     0.35, r));
+    b.push_back(Long("fibula", ju + 0.5 * r, -1, 1.25 * s * spread, 0.3, 0.5, 0.6, 1.2, 0.35, r));
     b.push_back(Blob(ju + gap / 2, +1, 0.1 * s, 1.6, 1.1, r));  // talus
     b.push_back(Blob(ju + gap + 1.5 * r, +1, -0.6 * s, 1.8, 0.9, r));
   } else if (a == "shoulder") {
@@ -99,20 +98,17 @@ void AddBones(Scene* scene, Rng& rng) {
     b.push_back(Blob(ju - gap - 1.8 * r, +1, 1.4 * s, 1.2, 1.6, r));      // acromion
   } else if (a == "elbow") {
     b.push_back(Long("humerus", ju - gap / 2, -1, 0, 0.75, 1.5, 0.6, 2.0, 0.3, r));
-    b.push_back(Long("radius", ju + gap / 2, +1, 0.75 * s * spread, 0.38, 0.5, 0.3, 1.2,
-                     0.32, r));
-    b.push_back(Long("ulna", ju - 0.5 * r, +1, -0.5 * s * spread, 0.42, 0.7, 0.7, 1.5,
-                     0.32, r));
+    b.push_back(Long("radius", ju + gap / 2, +1, 0.75 * s * spread, 0.38, 0.5, 0.3, 1.2, 0.32, r));
+    b.push_back(Long("ulna", ju - 0.5 * r, +1, -0.5 * s * spread, 0.42, 0.7, 0.7, 1.5, 0.32, r));
   } else {  // wrist
-    b.push_back(Long("radius", ju - gap / 2, -1, 0.55 * s * spread, 0.55, 0.95, 0.35, 1.5,
-                     0.3, r));
-    b.push_back(Long("ulna", ju - gap / 2 - 0.3 * r, -1, -0.95 * s * spread, 0.38, 0.45,
-                     0.4, 1.0, 0.32, r));
+    b.push_back(Long("radius", ju - gap / 2, -1, 0.55 * s * spread, 0.55, 0.95, 0.35, 1.5, 0.3, r));
+    b.push_back(Long("ulna", ju - gap / 2 - 0.3 * r, -1, -0.95 * s * spread, 0.38, 0.45, 0.4, 1.0,
+                     0.32, r));
     for (int i = 0; i < 4; ++i) {
       const double radius = rng.Uniform(0.3, 0.42), length = rng.Uniform(0.6, 0.9);
       const double jitter = rng.Uniform(-0.1, 0.1), offset = rng.Uniform(0.0, 0.5);
-      b.push_back(Blob(ju + gap / 2 + offset * r, +1, (-1.2 + 0.8 * i) * s + jitter, length,
-                       radius, r));
+      b.push_back(
+          Blob(ju + gap / 2 + offset * r, +1, (-1.2 + 0.8 * i) * s + jitter, length, radius, r));
     }
   }
   for (Bone& bone : b) bone.bow = rng.Normal(0, 0.25) * r;
@@ -125,11 +121,9 @@ Scene BuildScene(cv::Size size, const SceneRequest& request, Rng& rng) {
   sc.size = size;
   static const std::vector<std::string> kAnatomies = {"knee", "ankle", "shoulder", "elbow",
                                                       "wrist"};
-  sc.anatomy = request.anatomy.empty()
-                   ? kAnatomies[rng.Choose({0.5, 0.12, 0.16, 0.12, 0.10})]
-                   : request.anatomy;
-  const bool upper = sc.anatomy == "shoulder" || sc.anatomy == "elbow" ||
-                     sc.anatomy == "wrist";
+  sc.anatomy = request.anatomy.empty() ? kAnatomies[rng.Choose({0.5, 0.12, 0.16, 0.12, 0.10})]
+                                       : request.anatomy;
+  const bool upper = sc.anatomy == "shoulder" || sc.anatomy == "elbow" || sc.anatomy == "wrist";
   sc.region = upper ? "upper limb" : "lower limb";
   sc.joint_site = sc.anatomy + "-joint";
   static const std::vector<std::string> kViews = {"frontal", "lateral", "oblique"};
@@ -149,8 +143,8 @@ Scene BuildScene(cv::Size size, const SceneRequest& request, Rng& rng) {
   sc.frame.origin = {size.width * rng.Uniform(0.4, 0.6), size.height * rng.Uniform(0.4, 0.6)};
 
   // Half the extent of the field along the limb axis.
-  const double half = 0.5 * (std::abs(size.width * std::cos(angle)) +
-                             std::abs(size.height * std::sin(angle)));
+  const double half =
+      0.5 * (std::abs(size.width * std::cos(angle)) + std::abs(size.height * std::sin(angle)));
   const bool joint_in = request.need_joint || rng.Bernoulli(0.8);
   if (joint_in) {
     sc.joint_u = rng.Uniform(-0.4, 0.4) * half;
@@ -194,8 +188,8 @@ void PaintAnatomy(const Scene& sc, Rng& rng, Canvas* canvas) {
       const double dx = x - sc.frame.origin.x, dy = y - sc.frame.origin.y;
       const double u = dx * c + dy * s, v = -dx * s + dy * c;
       const double near_joint = std::exp(-std::pow((u - sc.joint_u) / (2.5 * r0), 2));
-      const double rt = sc.tissue_radius *
-                        (1 + 0.08 * std::sin(u / wave_len + wave_phase) + 0.1 * near_joint);
+      const double rt =
+          sc.tissue_radius * (1 + 0.08 * std::sin(u / wave_len + wave_phase) + 0.1 * near_joint);
       soft[x] = static_cast<float>(Chord(rt, v - sc.tissue_v) +
                                    muscle * Chord(0.75 * rt, v - sc.tissue_v - muscle_v));
       double total = 0;
@@ -206,8 +200,8 @@ void PaintAnatomy(const Scene& sc, Rng& rng, Canvas* canvas) {
         const double d = v - b.AxisV(e);
         if (std::abs(d) >= radius) continue;
         const double inner = Chord(b.InnerRadius(e), d);
-        double val = (Chord(radius, d) - inner) + inner * b.MedullaDensity(e) *
-                                                      (1 + tex_amp * tex[x]);
+        double val =
+            (Chord(radius, d) - inner) + inner * b.MedullaDensity(e) * (1 + tex_amp * tex[x]);
         if (sc.physis_open && b.length >= 1e8) {
           const double ep = b.cap + 0.1 * b.flare + 0.06 * r0 * std::sin(3 * d / radius);
           val *= 1 - physis_depth * std::exp(-std::pow((e - ep) / physis_w, 2));
@@ -230,8 +224,8 @@ void PaintAnatomy(const Scene& sc, Rng& rng, Canvas* canvas) {
     for (int i = 0; i < lines; ++i) {
       const double e = b.cap + b.flare * rng.Uniform(0.6, 1.6);
       const double rad = b.InnerRadius(e) * 0.95;
-      Patch p = EmptyPatch(size, {f.ToImage(b.U(e), b.AxisV(e) - rad),
-                                  f.ToImage(b.U(e), b.AxisV(e) + rad)}, 4);
+      Patch p = EmptyPatch(
+          size, {f.ToImage(b.U(e), b.AxisV(e) - rad), f.ToImage(b.U(e), b.AxisV(e) + rad)}, 4);
       DrawPolyline({f.ToImage(b.U(e), b.AxisV(e) - rad), f.ToImage(b.U(e), b.AxisV(e) + rad)},
                    std::max(1.0, 0.03 * r0), &p);
       Add(&canvas->bone, p, rng.Uniform(0.1, 0.25) * r0);

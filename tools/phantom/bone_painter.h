@@ -12,7 +12,7 @@
 namespace explainer::phantom {
 
 struct SceneRequest {
-  std::string anatomy;  // "knee", "ankle", "shoulder", "elbow", "wrist"; empty: random
+  std::string anatomy;      // "knee", "ankle", "shoulder", "elbow", "wrist"; empty: random
   bool need_joint = false;  // keep the joint (and so the metaphyses) in the field
   bool physis_open = false;
 };

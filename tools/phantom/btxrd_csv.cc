@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace explainer::phantom {
 

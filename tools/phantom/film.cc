@@ -18,14 +18,22 @@ void Collimate(Rng& rng, cv::Mat* img) {
   const int sides = rng.UniformInt(1, 2);
   for (int i = 0; i < sides; ++i) {
     const int side = rng.UniformInt(0, 3);
-    const int w = static_cast<int>((side % 2 == 0 ? size.width : size.height) *
-                                   rng.Uniform(0.02, 0.09));
+    const int w =
+        static_cast<int>((side % 2 == 0 ? size.width : size.height) * rng.Uniform(0.02, 0.09));
     cv::Rect r;
     switch (side) {
-      case 0: r = cv::Rect(0, 0, w, size.height); break;
-      case 1: r = cv::Rect(0, 0, size.width, w); break;
-      case 2: r = cv::Rect(size.width - w, 0, w, size.height); break;
-      default: r = cv::Rect(0, size.height - w, size.width, w); break;
+      case 0:
+        r = cv::Rect(0, 0, w, size.height);
+        break;
+      case 1:
+        r = cv::Rect(0, 0, size.width, w);
+        break;
+      case 2:
+        r = cv::Rect(size.width - w, 0, w, size.height);
+        break;
+      default:
+        r = cv::Rect(0, size.height - w, size.width, w);
+        break;
     }
     m(r).setTo(1.0);
   }
@@ -45,8 +53,9 @@ void Marker(Rng& rng, cv::Mat* img) {
   const cv::Size ts = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, thick, &baseline);
   const int pad = ts.height / 3 + 2;
   const int mx = pad + 4, my = ts.height + pad + 4;
-  const int x = rng.Bernoulli(0.5) ? mx + rng.UniformInt(0, size.width / 12)
-                                   : size.width - ts.width - mx - rng.UniformInt(0, size.width / 12);
+  const int x = rng.Bernoulli(0.5)
+                    ? mx + rng.UniformInt(0, size.width / 12)
+                    : size.width - ts.width - mx - rng.UniformInt(0, size.width / 12);
   const int y = rng.Bernoulli(0.5) ? my + rng.UniformInt(0, size.height / 12)
                                    : size.height - pad - 4 - rng.UniformInt(0, size.height / 12);
   cv::Mat m = cv::Mat::zeros(size, CV_8UC1);
@@ -90,9 +99,9 @@ cv::Mat Expose(const Scene& sc, const Canvas& canvas, Rng& rng) {
   for (int y = 0; y < size.height; ++y) {
     float* row = ramp.ptr<float>(y);
     for (int x = 0; x < size.width; ++x) {
-      const double t = ((x - size.width / 2.0) * std::cos(ga) +
-                        (y - size.height / 2.0) * std::sin(ga)) /
-                       std::max(size.width, size.height);
+      const double t =
+          ((x - size.width / 2.0) * std::cos(ga) + (y - size.height / 2.0) * std::sin(ga)) /
+          std::max(size.width, size.height);
       row[x] = static_cast<float>(1 + gs * t);
     }
   }
@@ -109,7 +118,8 @@ cv::Mat Expose(const Scene& sc, const Canvas& canvas, Rng& rng) {
 
   // Detector blur, then quantum noise (stronger where fewer photons arrive, i.e. in
   // bright bone) and film grain.
-  const double blur = rng.Uniform(0.5, 1.4) * std::max(1.0, std::min(size.width, size.height) / 900.0);
+  const double blur =
+      rng.Uniform(0.5, 1.4) * std::max(1.0, std::min(size.width, size.height) / 900.0);
   cv::GaussianBlur(img, img, cv::Size(), blur);
   cv::Mat q = NoiseField(size, 0, rng);
   cv::Mat amp;

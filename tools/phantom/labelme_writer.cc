@@ -17,9 +17,8 @@ Json Shape(const std::string& label, const std::string& type,
            const std::vector<cv::Point2d>& points) {
   Json pts = Json::array();
   for (const cv::Point2d& p : points) pts.push_back({Round2(p.x), Round2(p.y)});
-  return Json{{"label", label},       {"points", pts},
-              {"group_id", nullptr},  {"description", ""},
-              {"shape_type", type},   {"flags", Json::object()},
+  return Json{{"label", label},    {"points", pts},      {"group_id", nullptr},
+              {"description", ""}, {"shape_type", type}, {"flags", Json::object()},
               {"mask", nullptr}};
 }
 

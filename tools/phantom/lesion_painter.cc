@@ -20,8 +20,8 @@ constexpr int kOutlinePoints = 72;
 // Where on which bone a lesion sits.
 struct Spot {
   const Bone* bone = nullptr;
-  double e = 0;     // distance from the articular end
-  double side = 1;  // +1 / -1: which cortex (v direction)
+  double e = 0;      // distance from the articular end
+  double side = 1;   // +1 / -1: which cortex (v direction)
   double floor = 0;  // lesions on thin bones (fibula, ulna) still reach a visible size
   double R() const { return std::max(bone->Radius(e), 1.2 * floor); }
   double Rs() const { return std::max(bone->shaft_radius, floor); }
@@ -71,12 +71,12 @@ Spot Place(const Scene& sc, Rng& rng, const std::map<std::string, double>& site_
 Lesion Annotation(const std::string& label, const std::string& site,
                   std::vector<cv::Point2d> outline, const Scene& sc, Rng& rng) {
   if (outline.size() < 8) {  // degenerate (lesion clipped away): a small circle instead
-    const cv::Point2d c = outline.empty()
-                              ? cv::Point2d(sc.size.width / 2.0, sc.size.height / 2.0)
-                              : outline[0];
+    const cv::Point2d c =
+        outline.empty() ? cv::Point2d(sc.size.width / 2.0, sc.size.height / 2.0) : outline[0];
     outline.clear();
     for (int i = 0; i < 16; ++i) {
-      outline.push_back(c + 0.3 * sc.scale * cv::Point2d(std::cos(i * kPi / 8), std::sin(i * kPi / 8)));
+      outline.push_back(c +
+                        0.3 * sc.scale * cv::Point2d(std::cos(i * kPi / 8), std::sin(i * kPi / 8)));
     }
   }
   Lesion l;
@@ -140,8 +140,8 @@ std::vector<cv::Point2d> Contour(const cv::Mat& hard, cv::Point offset) {
   return outline;
 }
 
-std::vector<cv::Point2d> Outline(const Scene& sc, const Spot& s, double dv, double a,
-                                 double b, double irregularity, Rng& rng) {
+std::vector<cv::Point2d> Outline(const Scene& sc, const Spot& s, double dv, double a, double b,
+                                 double irregularity, Rng& rng) {
   return BlobOutline(sc.frame, s.U(), s.V() + dv, a, b, irregularity, kOutlinePoints, rng);
 }
 
@@ -149,8 +149,12 @@ std::vector<cv::Point2d> Outline(const Scene& sc, const Spot& s, double dv, doub
 
 Lesion Osteochondroma(const Scene& sc, const std::string& label, Rng& rng, Canvas* c) {
   const Spot s = Place(sc, rng,
-                       {{"tibia", 328}, {"femur", 159}, {"fibula", 76}, {"humerus", 55},
-                        {"ulna", 16}, {"radius", 16}},
+                       {{"tibia", 328},
+                        {"femur", 159},
+                        {"fibula", 76},
+                        {"humerus", 55},
+                        {"ulna", 16},
+                        {"radius", 16}},
                        [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.4, 1.8); });
   const Bone& b = *s.bone;
   const double R = s.R(), rs = s.Rs(), vis = Visibility(rng);
@@ -216,16 +220,14 @@ Lesion Osteochondroma(const Scene& sc, const std::string& label, Rng& rng, Canva
 }
 
 Lesion BoneCyst(const Scene& sc, Rng& rng, Canvas* c) {
-  const Spot s = Place(sc, rng,
-                       {{"humerus", 61}, {"femur", 41}, {"tibia", 20}, {"fibula", 6},
-                        {"radius", 5}},
-                       [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.4, 2.0); });
+  const Spot s =
+      Place(sc, rng, {{"humerus", 61}, {"femur", 41}, {"tibia", 20}, {"fibula", 6}, {"radius", 5}},
+            [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.4, 2.0); });
   const double R = s.R(), vis = Visibility(rng);
   const double a = rng.Uniform(0.8, 2.2) * s.Rs();
   const double b = s.bone->InnerRadius(s.e) * rng.Uniform(0.75, 1.05);
   const auto outline = Outline(sc, s, rng.Normal(0, 0.06) * R, a, b, 0.25, rng);
-  Multiply(&c->bone, PolygonPatch(sc.size, outline, 0.5 + 0.02 * R),
-           vis * rng.Uniform(0.3, 0.55));
+  Multiply(&c->bone, PolygonPatch(sc.size, outline, 0.5 + 0.02 * R), vis * rng.Uniform(0.3, 0.55));
   Add(&c->bone, Rim(sc, outline, 0.05 * R), vis * rng.Uniform(0.12, 0.3) * R);
   if (rng.Bernoulli(0.4)) {  // faint septa
     for (int i = rng.UniformInt(1, 2); i > 0; --i) {
@@ -241,10 +243,10 @@ Lesion BoneCyst(const Scene& sc, Rng& rng, Canvas* c) {
 }
 
 Lesion GiantCellTumor(const Scene& sc, Rng& rng, Canvas* c) {
-  const Spot s = Place(sc, rng,
-                       {{"femur", 36}, {"tibia", 16}, {"radius", 12}, {"fibula", 7},
-                        {"humerus", 5}, {"ulna", 3}},
-                       [&](const Bone& b) { return b.cap * rng.Uniform(0.6, 1.2) + 0.3 * b.flare; });
+  const Spot s = Place(
+      sc, rng,
+      {{"femur", 36}, {"tibia", 16}, {"radius", 12}, {"fibula", 7}, {"humerus", 5}, {"ulna", 3}},
+      [&](const Bone& b) { return b.cap * rng.Uniform(0.6, 1.2) + 0.3 * b.flare; });
   const double R = s.R(), vis = Visibility(rng);
   const double a = rng.Uniform(1.0, 1.8) * s.Rs();
   const double b = rng.Uniform(0.55, 0.85) * R;
@@ -256,7 +258,8 @@ Lesion GiantCellTumor(const Scene& sc, Rng& rng, Canvas* c) {
   Multiply(&c->bone, Modulate(p, 0.08 * R + 1, 0.8, 0.25, rng), depth);
   for (int i = rng.UniformInt(2, 4); i > 0; --i) {  // soap-bubble septa
     const int k = rng.UniformInt(0, kOutlinePoints - 1);
-    const int k2 = (k + kOutlinePoints / 3 + rng.UniformInt(0, kOutlinePoints / 3)) % kOutlinePoints;
+    const int k2 =
+        (k + kOutlinePoints / 3 + rng.UniformInt(0, kOutlinePoints / 3)) % kOutlinePoints;
     const cv::Point2d mid = (outline[k] + outline[k2]) * 0.5;
     const cv::Point2d bend = (mid - outline[k]) * 0.2;
     const std::vector<cv::Point2d> line = {outline[k], mid + cv::Point2d(-bend.y, bend.x),
@@ -272,12 +275,11 @@ Lesion GiantCellTumor(const Scene& sc, Rng& rng, Canvas* c) {
 // metaphysis, a non-ossifying fibroma.
 Lesion CorticalLucency(const Scene& sc, const std::string& label, bool diaphysis, Rng& rng,
                        Canvas* c) {
-  const Spot s = Place(sc, rng, {{"tibia", 29}, {"femur", 6}, {"humerus", 3}, {"radius", 2},
-                                 {"fibula", 2}},
-                       [&](const Bone& b) {
-                         return b.cap + b.flare * (diaphysis ? rng.Uniform(1.2, 3.5)
-                                                             : rng.Uniform(0.5, 1.5));
-                       });
+  const Spot s =
+      Place(sc, rng, {{"tibia", 29}, {"femur", 6}, {"humerus", 3}, {"radius", 2}, {"fibula", 2}},
+            [&](const Bone& b) {
+              return b.cap + b.flare * (diaphysis ? rng.Uniform(1.2, 3.5) : rng.Uniform(0.5, 1.5));
+            });
   const double R = s.R(), vis = Visibility(rng);
   const double b = rng.Uniform(0.25, 0.45) * R;
   const double a = rng.Uniform(1.0, 2.6) * s.Rs();
@@ -292,9 +294,9 @@ Lesion CorticalLucency(const Scene& sc, const std::string& label, bool diaphysis
 
 // Central lucency with stippled (ring-and-arc) calcification: enchondroma.
 Lesion Enchondroma(const Scene& sc, Rng& rng, Canvas* c) {
-  const Spot s = Place(sc, rng, {{"femur", 43}, {"tibia", 21}, {"humerus", 17}, {"fibula", 4},
-                                 {"radius", 2}},
-                       [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.5, 3.0); });
+  const Spot s =
+      Place(sc, rng, {{"femur", 43}, {"tibia", 21}, {"humerus", 17}, {"fibula", 4}, {"radius", 2}},
+            [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.5, 3.0); });
   const double R = s.R(), vis = Visibility(rng);
   const double a = rng.Uniform(0.8, 2.0) * s.Rs();
   const double b = s.bone->InnerRadius(s.e) * rng.Uniform(0.6, 0.85);
@@ -303,7 +305,8 @@ Lesion Enchondroma(const Scene& sc, Rng& rng, Canvas* c) {
   Patch dots = EmptyPatch(sc.size, outline, 3);
   for (int i = rng.UniformInt(8, 25); i > 0; --i) {
     const double t = rng.Uniform(0, 2 * kPi), r = std::sqrt(rng.Uniform()) * 0.8;
-    const cv::Point2d p = sc.frame.ToImage(s.U() + a * r * std::cos(t), s.V() + b * r * std::sin(t));
+    const cv::Point2d p =
+        sc.frame.ToImage(s.U() + a * r * std::cos(t), s.V() + b * r * std::sin(t));
     const double rad = rng.Uniform(0.03, 0.07) * R;
     std::vector<cv::Point2d> ring;
     for (int k = 0; k <= 10; ++k) {
@@ -333,7 +336,8 @@ Lesion LooseBodies(const Scene& sc, Rng& rng, Canvas* c) {
     const double rad = rng.Uniform(0.1, 0.25) * r0;
     std::vector<cv::Point2d> ring;
     for (int k = 0; k <= 16; ++k) {
-      ring.push_back(sc.frame.ToImage(bu + rad * std::cos(k * kPi / 8), bv + rad * std::sin(k * kPi / 8)));
+      ring.push_back(
+          sc.frame.ToImage(bu + rad * std::cos(k * kPi / 8), bv + rad * std::sin(k * kPi / 8)));
     }
     const cv::Point2d centre = sc.frame.ToImage(bu, bv) - cv::Point2d(bodies.roi.tl());
     cv::circle(bodies.m, cv::Point(centre), static_cast<int>(rad), cv::Scalar(0.6), cv::FILLED,
@@ -358,8 +362,8 @@ Lesion LooseBodies(const Scene& sc, Rng& rng, Canvas* c) {
 // --- Malignant --------------------------------------------------------------------
 
 // Spicules radiating from the cortex into the soft-tissue mass.
-void Sunburst(const Scene& sc, const Spot& s, double a, double reach, double amount,
-              Rng& rng, Canvas* c) {
+void Sunburst(const Scene& sc, const Spot& s, double a, double reach, double amount, Rng& rng,
+              Canvas* c) {
   const Bone& b = *s.bone;
   const Frame& f = sc.frame;
   std::vector<cv::Point2d> all;
@@ -409,7 +413,8 @@ void OnionSkin(const Scene& sc, const Spot& s, double a, double amount, Rng& rng
       const double half = a * (1.0 - 0.15 * k);
       for (int i = 0; i <= 16; ++i) {
         const double e = s.e - half + 2 * half * i / 16.0;
-        line.push_back(sc.frame.ToImage(b.U(e), b.AxisV(e) + side * (b.Radius(e) + 0.09 * k * s.R())));
+        line.push_back(
+            sc.frame.ToImage(b.U(e), b.AxisV(e) + side * (b.Radius(e) + 0.09 * k * s.R())));
       }
       Patch p = EmptyPatch(sc.size, line, 3);
       DrawPolyline(line, std::max(0.8, 0.025 * s.R()), &p);
@@ -419,10 +424,10 @@ void OnionSkin(const Scene& sc, const Spot& s, double a, double amount, Rng& rng
 }
 
 Lesion Osteosarcoma(const Scene& sc, Rng& rng, Canvas* c) {
-  const Spot s = Place(sc, rng,
-                       {{"femur", 148}, {"humerus", 58}, {"tibia", 41}, {"fibula", 16},
-                        {"ulna", 8}, {"radius", 4}},
-                       [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.3, 1.8); });
+  const Spot s = Place(
+      sc, rng,
+      {{"femur", 148}, {"humerus", 58}, {"tibia", 41}, {"fibula", 16}, {"ulna", 8}, {"radius", 4}},
+      [&](const Bone& b) { return b.cap + b.flare * rng.Uniform(0.3, 1.8); });
   const double R = s.R(), vis = Visibility(rng);
   const double a = rng.Uniform(1.3, 2.8) * s.Rs();
   // Telangiectatic-like variant: purely lytic, no mass, no periosteal reaction; looks
@@ -441,7 +446,8 @@ Lesion Osteosarcoma(const Scene& sc, Rng& rng, Canvas* c) {
     const double osteoid = vis * sclerosis * rng.Uniform(0.25, 0.6) * R;
     Add(&c->bone, Modulate(region, 0.12 * R + 1, -0.1, 0.6, rng), osteoid);
     Add(&c->soft, PolygonPatch(sc.size, outline, 0.15 * R + 1), vis * rng.Uniform(1.5, 3.0) * R);
-    if (rng.Bernoulli(0.75)) Sunburst(sc, s, a, ext + 0.2 * R, vis * rng.Uniform(0.2, 0.45) * R, rng, c);
+    if (rng.Bernoulli(0.75))
+      Sunburst(sc, s, a, ext + 0.2 * R, vis * rng.Uniform(0.2, 0.45) * R, rng, c);
     if (rng.Bernoulli(0.5)) Codman(sc, s, a, vis * rng.Uniform(0.2, 0.4) * R, rng, c);
   }
   return Annotation("osteosarcoma", s.bone->site, outline, sc, rng);
@@ -449,12 +455,11 @@ Lesion Osteosarcoma(const Scene& sc, Rng& rng, Canvas* c) {
 
 Lesion OtherMalignant(const Scene& sc, Rng& rng, Canvas* c) {
   const bool permeative = rng.Bernoulli(0.5);  // Ewing-like shaft lesion
-  const Spot s = Place(sc, rng,
-                       {{"tibia", 13}, {"femur", 8}, {"humerus", 7}, {"fibula", 4}, {"radius", 2}},
-                       [&](const Bone& b) {
-                         return b.cap + b.flare * (permeative ? rng.Uniform(1.0, 3.5)
-                                                              : rng.Uniform(0.2, 2.0));
-                       });
+  const Spot s =
+      Place(sc, rng, {{"tibia", 13}, {"femur", 8}, {"humerus", 7}, {"fibula", 4}, {"radius", 2}},
+            [&](const Bone& b) {
+              return b.cap + b.flare * (permeative ? rng.Uniform(1.0, 3.5) : rng.Uniform(0.2, 2.0));
+            });
   const double R = s.R(), vis = Visibility(rng);
   if (permeative) {
     const double a = rng.Uniform(1.5, 3.2) * s.Rs();
@@ -465,7 +470,8 @@ Lesion OtherMalignant(const Scene& sc, Rng& rng, Canvas* c) {
     holes.m = cv::Mat::zeros(region.roi.size(), CV_32FC1);
     for (int i = rng.UniformInt(40, 110); i > 0; --i) {
       const double t = rng.Uniform(0, 2 * kPi), r = std::sqrt(rng.Uniform()) * 0.9;
-      const cv::Point2d p = sc.frame.ToImage(s.U() + a * r * std::cos(t), s.V() + R * r * std::sin(t));
+      const cv::Point2d p =
+          sc.frame.ToImage(s.U() + a * r * std::cos(t), s.V() + R * r * std::sin(t));
       const double rad = rng.Uniform(0.03, 0.08) * R;
       cv::circle(holes.m, cv::Point(p - cv::Point2d(holes.roi.tl())),
                  std::max(1, static_cast<int>(std::lround(rad))), cv::Scalar(1.0), cv::FILLED,
@@ -498,12 +504,12 @@ bool NeedsJoint(const std::string& subtype) {
   return subtype != "osteofibroma" && subtype != "other mt";
 }
 
-std::vector<Lesion> PaintLesions(const std::string& subtype, const Scene& sc, Rng& rng,
-                                 Canvas* c) {
+std::vector<Lesion> PaintLesions(const std::string& subtype, const Scene& sc, Rng& rng, Canvas* c) {
   if (subtype == "osteochondroma") return {Osteochondroma(sc, subtype, rng, c)};
   if (subtype == "multiple osteochondromas") {
     std::vector<Lesion> out;
-    for (int i = rng.UniformInt(2, 4); i > 0; --i) out.push_back(Osteochondroma(sc, subtype, rng, c));
+    for (int i = rng.UniformInt(2, 4); i > 0; --i)
+      out.push_back(Osteochondroma(sc, subtype, rng, c));
     return out;
   }
   if (subtype == "simple bone cyst") return {BoneCyst(sc, rng, c)};

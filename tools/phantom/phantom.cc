@@ -17,9 +17,9 @@ constexpr int kBlock = 10;
 
 struct SubtypeProfile {
   const char* name;
-  double weight;                  // share within its class
+  double weight;                     // share within its class
   double age_q10, age_q50, age_q90;  // BTXRD's age deciles for the subtype
-  std::vector<double> anatomy;    // knee, ankle, shoulder, elbow, wrist
+  std::vector<double> anatomy;       // knee, ankle, shoulder, elbow, wrist
 };
 
 // Shares follow BTXRD, with the rare subtypes a little more frequent so that a small
@@ -113,8 +113,8 @@ PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis) {
   // 600-1600 px, mostly portrait like most long-bone films.
   const int long_side = rng.UniformInt(800, 1600);
   const int short_side = std::max(600, static_cast<int>(long_side * rng.Uniform(0.5, 0.95)));
-  const cv::Size size = rng.Bernoulli(0.75) ? cv::Size(short_side, long_side)
-                                            : cv::Size(long_side, short_side);
+  const cv::Size size =
+      rng.Bernoulli(0.75) ? cv::Size(short_side, long_side) : cv::Size(long_side, short_side);
 
   const Scene scene = BuildScene(size, request, rng);
   rec.region = scene.region;

@@ -52,7 +52,8 @@ absl::Status ParseMix(const std::string& text, std::array<double, 3>* mix) {
   const std::vector<std::string> parts = absl::StrSplit(text, ',');
   const absl::Status bad = absl::InvalidArgumentError(absl::StrCat(
       "--class_mix must be three non-negative weights 'normal,benign,malignant' with a "
-      "positive sum, got '", text, "'"));
+      "positive sum, got '",
+      text, "'"));
   if (parts.size() != 3) return bad;
   double sum = 0;
   for (int i = 0; i < 3; ++i) {
@@ -76,9 +77,9 @@ absl::Status Validate(Options* o) {
     return absl::InvalidArgumentError(absl::StrCat("--count must be at least 1, got ", o->count));
   }
   if (o->first_id < 1 || o->first_id > 999999 - (o->count - 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--first_id ", o->first_id, " with --count ", o->count,
-        " leaves the id range 1..999999 of IMG%06d"));
+    return absl::InvalidArgumentError(absl::StrCat("--first_id ", o->first_id, " with --count ",
+                                                   o->count,
+                                                   " leaves the id range 1..999999 of IMG%06d"));
   }
   if (o->threads < 1 || o->threads > 256) {
     return absl::InvalidArgumentError(

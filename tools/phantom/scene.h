@@ -61,10 +61,10 @@ struct Scene {
   Frame frame;
   double scale = 0;  // R0, the reference shaft radius in pixels
   std::vector<Bone> bones;
-  std::string anatomy;      // "knee", "ankle", "shoulder", "elbow", "wrist"
-  std::string joint_site;   // BTXRD joint column, e.g. "knee-joint"
-  std::string region;       // "upper limb" / "lower limb"
-  std::string view;         // "frontal" / "lateral" / "oblique"
+  std::string anatomy;     // "knee", "ankle", "shoulder", "elbow", "wrist"
+  std::string joint_site;  // BTXRD joint column, e.g. "knee-joint"
+  std::string region;      // "upper limb" / "lower limb"
+  std::string view;        // "frontal" / "lateral" / "oblique"
   double joint_u = 0;
   bool joint_visible = false;
   bool physis_open = false;  // growth plates visible (children)

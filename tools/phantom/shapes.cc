@@ -20,10 +20,10 @@ cv::Rect Bounds(cv::Size image, const std::vector<cv::Point2d>& points, double p
     x0 = std::min(x0, p.x), x1 = std::max(x1, p.x);
     y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
   }
-  const cv::Rect r(cv::Point(static_cast<int>(std::floor(x0 - pad)),
-                             static_cast<int>(std::floor(y0 - pad))),
-                   cv::Point(static_cast<int>(std::ceil(x1 + pad)) + 1,
-                             static_cast<int>(std::ceil(y1 + pad)) + 1));
+  const cv::Rect r(
+      cv::Point(static_cast<int>(std::floor(x0 - pad)), static_cast<int>(std::floor(y0 - pad))),
+      cv::Point(static_cast<int>(std::ceil(x1 + pad)) + 1,
+                static_cast<int>(std::ceil(y1 + pad)) + 1));
   return r & cv::Rect(cv::Point(0, 0), image);
 }
 
@@ -54,8 +54,7 @@ cv::Mat NoiseField(cv::Size size, double sigma, Rng& rng) {
   return n;
 }
 
-Patch PolygonPatch(cv::Size image, const std::vector<cv::Point2d>& polygon,
-                   double blur_sigma) {
+Patch PolygonPatch(cv::Size image, const std::vector<cv::Point2d>& polygon, double blur_sigma) {
   Patch p;
   p.roi = Bounds(image, polygon, 3 * blur_sigma + 2);
   if (p.roi.area() == 0) return p;
@@ -91,8 +90,8 @@ void DrawPolyline(const std::vector<cv::Point2d>& points, double thickness, Patc
   cv::max(patch->m, f, patch->m);
 }
 
-std::vector<cv::Point2d> BlobOutline(const Frame& frame, double u, double v, double a,
-                                     double b, double irregularity, int n, Rng& rng) {
+std::vector<cv::Point2d> BlobOutline(const Frame& frame, double u, double v, double a, double b,
+                                     double irregularity, int n, Rng& rng) {
   constexpr int kHarmonics = 5;
   double amp[kHarmonics], phase[kHarmonics];
   for (int k = 0; k < kHarmonics; ++k) {

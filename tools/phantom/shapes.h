@@ -24,8 +24,7 @@ cv::Mat NoiseField(cv::Size size, double sigma, Rng& rng);
 
 // Filled polygon (image pixels), edge softened by a Gaussian of `blur_sigma`; the ROI
 // is grown to hold the blur and clipped to the image.
-Patch PolygonPatch(cv::Size image, const std::vector<cv::Point2d>& polygon,
-                   double blur_sigma);
+Patch PolygonPatch(cv::Size image, const std::vector<cv::Point2d>& polygon, double blur_sigma);
 
 // Empty patch over the bounding box of `points` grown by `pad`, for line drawings.
 Patch EmptyPatch(cv::Size image, const std::vector<cv::Point2d>& points, double pad);
@@ -35,8 +34,8 @@ void DrawPolyline(const std::vector<cv::Point2d>& points, double thickness, Patc
 
 // Closed outline around limb point (u, v) with half-axes a (along u) and b (across),
 // `irregularity` in [0, 1] adds low-order lobes, `n` points, in image pixels.
-std::vector<cv::Point2d> BlobOutline(const Frame& frame, double u, double v, double a,
-                                     double b, double irregularity, int n, Rng& rng);
+std::vector<cv::Point2d> BlobOutline(const Frame& frame, double u, double v, double a, double b,
+                                     double irregularity, int n, Rng& rng);
 
 // The same outline with `n` points, each moved by N(0, jitter) pixels: how a human
 // annotator traces a lesion. Clipped to the image.
