@@ -62,5 +62,11 @@ step "explainer infer over $OUT/data/images"
   --input-dir "$OUT/data/images" --annotations-dir "$OUT/data/Annotations" \
   --out "$OUT/infer" --heatmap --save-cam
 
+step "explainer gallery over $OUT/data (labels from its dataset.csv)"
+"$BUILD/client/explainer" gallery --server "$ADDR" \
+  --input-dir "$OUT/data/images" --labels "$OUT/data/dataset.csv" \
+  --annotations-dir "$OUT/data/Annotations" --out "$OUT/gallery"
+
 step "done"
 echo "overlays, heatmaps, cams and results.jsonl: $OUT/infer"
+echo "gallery page: $OUT/gallery/index.html"
