@@ -7,7 +7,7 @@
 #   EXPLAINER_SHARED_DIR    shared data folder (default: ../shared beside the checkout)
 #   CMAKE_BUILD_DIR         CMake build folder (default: build)
 #   BAZEL_OUTPUT_BASE       Bazel output base (default: Bazel's, ~/.cache/bazel/...)
-#   BAZEL_FLAGS             extra flags for `bazel test`, e.g. "--config=..." or "-k"
+#   BAZEL_FLAGS             extra flags for `bazel test`, e.g. "--nocache_test_results"
 #   EXPLAINER_SKIP_CMAKE=1  / EXPLAINER_SKIP_BAZEL=1   run only one of the builds
 #   EXPLAINER_BAZEL_SHUTDOWN=1  stop the Bazel server at the end (CI sets it)
 set -euo pipefail

@@ -389,19 +389,25 @@ TEST_F(E2eTest, InfoPrintsTheModel) {
                                                  "\" version " + name_version.substr(space + 1)));
 }
 
-TEST_F(E2eTest, DeadAddressFailsWithAClearMessage) {
+// No server needed: the suite's server is not started for this one.
+TEST(E2eNoServerTest, DeadAddressFailsWithAClearMessage) {
+  const std::string dir =
+      (fs::path(::testing::TempDir()) / absl::StrCat("explainer_e2e_dead_", getpid())).string();
+  WriteFile(dir + "/a.png", EncodeImage(".png", Radiograph(100, 100, {30, 30, 20, 20}, false, 1)));
   const std::string dead = absl::StrCat("127.0.0.1:", UnusedPort());
-  WriteGood("in/a.png", 100, 100, false, 1);
-  const CommandResult infer = Client({"infer", "--server", dead, "--image", Dir("in/a.png"),
-                                      "--out", Dir("out"), "--connect-timeout=1s"});
+  const CommandResult infer =
+      RunCommand({ClientBinary(), "infer", "--server", dead, "--image", dir + "/a.png", "--out",
+                  dir + "/out", "--connect-timeout=1s"});
   EXPECT_EQ(infer.exit_code, 3);
   EXPECT_THAT(infer.err, HasSubstr("cannot reach the explainer server at " + dead));
   EXPECT_THAT(infer.err, HasSubstr("Is explainer-server running there? Start it with: "
                                    "explainer-server --address=" +
                                    dead));
-  const CommandResult info = Client({"info", "--server=" + dead, "--connect-timeout=1s"});
+  const CommandResult info =
+      RunCommand({ClientBinary(), "info", "--server=" + dead, "--connect-timeout=1s"});
   EXPECT_EQ(info.exit_code, 3);
   EXPECT_THAT(info.err, HasSubstr("explainer info: cannot reach the explainer server at " + dead));
+  fs::remove_all(dir);
 }
 
 TEST_F(E2eTest, BadCommandLinesNameTheProblem) {
