@@ -7,31 +7,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "common/heatmap_check.h"
 #include "common/status_macros.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
 
 namespace explainer::common {
 namespace {
-
-absl::Status CheckHeatmap(const cv::Mat& heatmap) {
-  if (heatmap.empty() || heatmap.type() != CV_32FC1) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("heatmap must be a non-empty CV_32FC1 matrix, got %dx%d of type %d",
-                        heatmap.cols, heatmap.rows, heatmap.type()));
-  }
-  for (int y = 0; y < heatmap.rows; ++y) {
-    const float* row = heatmap.ptr<float>(y);
-    for (int x = 0; x < heatmap.cols; ++x) {
-      // np.uint8(255 * cam) wraps outside [0, 1]; NaN fails this test too.
-      if (!(row[x] >= 0.0f && row[x] <= 1.0f)) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "heatmap values must be in [0, 1], found %g at (x=%d, y=%d)", row[x], x, y));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
 
 // np.uint8(255 * cam) on a validated heatmap: float32 product, truncated.
 cv::Mat ToGray8(const cv::Mat& heatmap) {

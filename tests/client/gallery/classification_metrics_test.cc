@@ -85,7 +85,9 @@ TEST(ClassificationMetricsTest, MissingClassIsNullNeverNan) {
   // nlohmann writes a NaN double as null too, so look at the values themselves.
   for (const auto& [name, figures] : j["per_class"].items()) {
     for (const auto& [key, value] : figures.items()) {
-      if (value.is_number_float()) EXPECT_FALSE(std::isnan(value.get<double>())) << name << key;
+      if (value.is_number_float()) {  // braces: EXPECT_* expands to an if/else
+        EXPECT_FALSE(std::isnan(value.get<double>())) << name << key;
+      }
     }
   }
 }
