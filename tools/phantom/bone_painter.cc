@@ -132,7 +132,7 @@ Scene BuildScene(cv::Size size, const SceneRequest& request, Rng& rng) {
 
   const double short_side = std::min(size.width, size.height);
   const double zoom = (sc.anatomy == "elbow" || sc.anatomy == "wrist") ? 1.25 : 1.0;
-  sc.scale = short_side * rng.Uniform(0.05, 0.085) * zoom;
+  sc.scale = short_side * rng.Uniform(0.075, 0.12) * zoom;
 
   // The limb runs roughly along the long side of the film, either way up.
   double angle = size.height >= size.width ? kPi / 2 : 0;

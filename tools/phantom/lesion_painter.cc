@@ -29,9 +29,10 @@ struct Spot {
   double V() const { return bone->AxisV(e); }
 };
 
-// Most lesions are plainly visible, about one in five is subtle.
+// Most lesions are plainly visible (a model at 224 px must be able to see them),
+// about one in six is subtle.
 double Visibility(Rng& rng) {
-  return rng.Bernoulli(0.2) ? rng.Uniform(0.3, 0.55) : rng.Uniform(0.55, 1.0);
+  return rng.Bernoulli(0.15) ? rng.Uniform(0.45, 0.7) : rng.Uniform(0.75, 1.0);
 }
 
 // Picks a bone (weighted by how often BTXRD has the subtype there) and a position
@@ -227,8 +228,8 @@ Lesion BoneCyst(const Scene& sc, Rng& rng, Canvas* c) {
   const double a = rng.Uniform(0.8, 2.2) * s.Rs();
   const double b = s.bone->InnerRadius(s.e) * rng.Uniform(0.75, 1.05);
   const auto outline = Outline(sc, s, rng.Normal(0, 0.06) * R, a, b, 0.25, rng);
-  Multiply(&c->bone, PolygonPatch(sc.size, outline, 0.5 + 0.02 * R), vis * rng.Uniform(0.3, 0.55));
-  Add(&c->bone, Rim(sc, outline, 0.05 * R), vis * rng.Uniform(0.12, 0.3) * R);
+  Multiply(&c->bone, PolygonPatch(sc.size, outline, 0.5 + 0.02 * R), vis * rng.Uniform(0.5, 0.8));
+  Add(&c->bone, Rim(sc, outline, 0.05 * R), vis * rng.Uniform(0.2, 0.4) * R);
   if (rng.Bernoulli(0.4)) {  // faint septa
     for (int i = rng.UniformInt(1, 2); i > 0; --i) {
       const int k = rng.UniformInt(0, kOutlinePoints - 1);
@@ -248,13 +249,13 @@ Lesion GiantCellTumor(const Scene& sc, Rng& rng, Canvas* c) {
       {{"femur", 36}, {"tibia", 16}, {"radius", 12}, {"fibula", 7}, {"humerus", 5}, {"ulna", 3}},
       [&](const Bone& b) { return b.cap * rng.Uniform(0.6, 1.2) + 0.3 * b.flare; });
   const double R = s.R(), vis = Visibility(rng);
-  const double a = rng.Uniform(1.0, 1.8) * s.Rs();
-  const double b = rng.Uniform(0.55, 0.85) * R;
+  const double a = rng.Uniform(1.2, 2.0) * s.Rs();
+  const double b = rng.Uniform(0.6, 0.9) * R;
   const auto outline = Outline(sc, s, s.side * rng.Uniform(0.15, 0.45) * R, a, b, 0.4, rng);
   // Eccentric, expansile, lytic; fairly well defined but without a sclerotic rim:
   // the benign look closest to a malignant one.
   const Patch p = PolygonPatch(sc.size, outline, 1 + rng.Uniform(0.03, 0.1) * R);
-  const double depth = vis * rng.Uniform(0.4, 0.7);
+  const double depth = vis * rng.Uniform(0.6, 0.9);
   Multiply(&c->bone, Modulate(p, 0.08 * R + 1, 0.8, 0.25, rng), depth);
   for (int i = rng.UniformInt(2, 4); i > 0; --i) {  // soap-bubble septa
     const int k = rng.UniformInt(0, kOutlinePoints - 1);
@@ -285,9 +286,9 @@ Lesion CorticalLucency(const Scene& sc, const std::string& label, bool diaphysis
   const double a = rng.Uniform(1.0, 2.6) * s.Rs();
   const auto outline = Outline(sc, s, s.side * (R - 0.8 * b), a, b, 0.55, rng);
   const Patch p = PolygonPatch(sc.size, outline, 0.5 + 0.02 * R);
-  const double depth = vis * rng.Uniform(0.25, 0.5);
+  const double depth = vis * rng.Uniform(0.45, 0.75);
   Multiply(&c->bone, Modulate(p, 0.1 * R + 1, 0.7, 0.35, rng), depth);
-  const double rim = vis * rng.Uniform(0.15, 0.35) * R;
+  const double rim = vis * rng.Uniform(0.25, 0.45) * R;
   Add(&c->bone, Rim(sc, outline, rng.Uniform(0.05, 0.1) * R), rim);
   return Annotation(label, s.bone->site, outline, sc, rng);
 }
@@ -301,7 +302,7 @@ Lesion Enchondroma(const Scene& sc, Rng& rng, Canvas* c) {
   const double a = rng.Uniform(0.8, 2.0) * s.Rs();
   const double b = s.bone->InnerRadius(s.e) * rng.Uniform(0.6, 0.85);
   const auto outline = Outline(sc, s, 0, a, b, 0.35, rng);
-  Multiply(&c->bone, PolygonPatch(sc.size, outline, 1 + 0.04 * R), vis * rng.Uniform(0.15, 0.35));
+  Multiply(&c->bone, PolygonPatch(sc.size, outline, 1 + 0.04 * R), vis * rng.Uniform(0.3, 0.55));
   Patch dots = EmptyPatch(sc.size, outline, 3);
   for (int i = rng.UniformInt(8, 25); i > 0; --i) {
     const double t = rng.Uniform(0, 2 * kPi), r = std::sqrt(rng.Uniform()) * 0.8;
@@ -314,7 +315,7 @@ Lesion Enchondroma(const Scene& sc, Rng& rng, Canvas* c) {
     }
     DrawPolyline(ring, std::max(1.0, 0.3 * rad), &dots);
   }
-  Add(&c->bone, dots, vis * rng.Uniform(0.2, 0.4) * R);
+  Add(&c->bone, dots, vis * rng.Uniform(0.35, 0.6) * R);
   return Annotation("other bt", s.bone->site, outline, sc, rng);
 }
 

@@ -84,7 +84,7 @@ Diagnosis DiagnosisFor(uint64_t seed, int id, const std::array<double, 3>& mix) 
   return static_cast<Diagnosis>(slots[pos]);
 }
 
-PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis) {
+PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis, bool with_twin) {
   Rng rng(MixSeed(seed, static_cast<uint64_t>(id)));
   PhantomCase out;
   out.stem = Stem(id);
@@ -121,11 +121,19 @@ PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis) {
   rec.view = scene.view;
   Canvas canvas;
   PaintAnatomy(scene, rng, &canvas);
+  // The film (exposure, grain, labels) draws from its own stream, so that a twin
+  // without lesions gets exactly the same film.
+  Rng film_rng(MixSeed(seed ^ 0xf11f11f11fULL, static_cast<uint64_t>(id)));
   if (diagnosis != Diagnosis::kNormal) {
+    if (with_twin) {
+      Canvas clean{canvas.soft.clone(), canvas.bone.clone()};
+      Rng twin_film = film_rng;
+      out.lesion_free = Expose(scene, clean, twin_film);
+    }
     out.lesions = PaintLesions(rec.subtype, scene, rng, &canvas);
     for (const Lesion& l : out.lesions) rec.sites.insert(l.site);
   }
-  out.image = Expose(scene, canvas, rng);
+  out.image = Expose(scene, canvas, film_rng);
   out.jpeg_quality = rng.UniformInt(88, 96);
   return out;
 }

@@ -17,6 +17,10 @@ namespace explainer::phantom {
 struct PhantomCase {
   std::string stem;  // "IMG000001"
   cv::Mat image;     // CV_8UC1
+  // With GenerateCase(..., /*with_twin=*/true), for a tumour case: the same film
+  // without its lesions (same anatomy, exposure and grain). Training pairs that differ
+  // only in the lesion; empty otherwise.
+  cv::Mat lesion_free;
   int jpeg_quality = 95;
   std::vector<Lesion> lesions;  // empty for Normal
   CaseRecord record;
@@ -30,7 +34,7 @@ std::string Stem(int id);
 // ten has the requested mix. mix: Normal, Benign, Malignant weights.
 Diagnosis DiagnosisFor(uint64_t seed, int id, const std::array<double, 3>& mix);
 
-PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis);
+PhantomCase GenerateCase(uint64_t seed, int id, Diagnosis diagnosis, bool with_twin = false);
 
 }  // namespace explainer::phantom
 

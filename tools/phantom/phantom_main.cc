@@ -33,6 +33,9 @@ ABSL_FLAG(int, first_id, 1, "Id of the first image (IMG%06d).");
 ABSL_FLAG(std::string, class_mix, "0.5,0.4,0.1",
           "Normal,Benign,Malignant weights, dealt exactly in every aligned block of ten ids.");
 ABSL_FLAG(int, threads, 2, "Worker threads (the output does not depend on it).");
+ABSL_FLAG(bool, twins, false,
+          "Also write, for each tumour image, the same film without its lesions to "
+          "twins/<image_id> (training pairs; not part of BTXRD's layout).");
 
 namespace explainer::phantom {
 namespace {
@@ -46,6 +49,7 @@ struct Options {
   int first_id = 1;
   std::array<double, 3> mix{};
   int threads = 1;
+  bool twins = false;
 };
 
 absl::Status ParseMix(const std::string& text, std::array<double, 3>* mix) {
@@ -69,6 +73,7 @@ absl::Status Validate(Options* o) {
   o->seed = absl::GetFlag(FLAGS_seed);
   o->first_id = absl::GetFlag(FLAGS_first_id);
   o->threads = absl::GetFlag(FLAGS_threads);
+  o->twins = absl::GetFlag(FLAGS_twins);
   if (o->out.empty()) {
     return absl::InvalidArgumentError(
         "--out is required: the folder to write images/, Annotations/ and dataset.csv into");
@@ -96,15 +101,23 @@ absl::Status WriteText(const fs::path& path, const std::string& text) {
   return absl::OkStatus();
 }
 
-absl::Status WriteCase(const Options& o, const PhantomCase& c) {
-  const fs::path image = o.out / "images" / c.record.image_id;
+absl::Status WriteJpeg(const fs::path& path, const cv::Mat& image, int quality) {
   try {
-    if (!cv::imwrite(image.string(), c.image, {cv::IMWRITE_JPEG_QUALITY, c.jpeg_quality})) {
-      return absl::InternalError(absl::StrCat("cannot write ", image.string()));
+    if (!cv::imwrite(path.string(), image, {cv::IMWRITE_JPEG_QUALITY, quality})) {
+      return absl::InternalError(absl::StrCat("cannot write ", path.string()));
     }
   } catch (const cv::Exception& e) {
-    return absl::InternalError(absl::StrCat("cannot write ", image.string(), ": ", e.what()));
+    return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", e.what()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteCase(const Options& o, const PhantomCase& c) {
+  absl::Status s = WriteJpeg(o.out / "images" / c.record.image_id, c.image, c.jpeg_quality);
+  if (s.ok() && !c.lesion_free.empty()) {
+    s = WriteJpeg(o.out / "twins" / c.record.image_id, c.lesion_free, c.jpeg_quality);
+  }
+  if (!s.ok()) return s;
   if (c.lesions.empty()) return absl::OkStatus();  // Normal: no annotation, as in BTXRD
   return WriteText(o.out / "Annotations" / (c.stem + ".json"),
                    LabelMeJson(c.lesions, c.record.image_id, c.image.size()));
@@ -112,7 +125,8 @@ absl::Status WriteCase(const Options& o, const PhantomCase& c) {
 
 absl::Status Run(const Options& o) {
   std::error_code ec;
-  for (const char* sub : {"images", "Annotations"}) {
+  for (const char* sub : {"images", "Annotations", "twins"}) {
+    if (std::string(sub) == "twins" && !o.twins) continue;
     fs::create_directories(o.out / sub, ec);
     if (ec) {
       return absl::InternalError(
@@ -131,7 +145,7 @@ absl::Status Run(const Options& o) {
     for (int i = next++; i < o.count; i = next++) {
       const int id = o.first_id + i;
       const Diagnosis d = DiagnosisFor(o.seed, id, o.mix);
-      const PhantomCase c = GenerateCase(o.seed, id, d);
+      const PhantomCase c = GenerateCase(o.seed, id, d, o.twins);
       const absl::Status s = WriteCase(o, c);
       rows[i] = BtxrdRow(c.record);
       diagnoses[i] = static_cast<int>(d);
@@ -170,7 +184,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Writes synthetic bone radiographs in BTXRD's layout.\n"
       "  explainer-phantom --out DIR [--count N] [--seed S] [--first_id K] "
-      "[--class_mix 0.5,0.4,0.1] [--threads T]");
+      "[--class_mix 0.5,0.4,0.1] [--threads T] [--twins]");
   const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::fprintf(stderr, "explainer-phantom: unexpected argument '%s' (all options are --flags)\n",
