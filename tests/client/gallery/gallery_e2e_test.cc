@@ -257,7 +257,11 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
     ++images;
   }
   EXPECT_EQ(images, classes.size() + 1);
-  const std::vector<std::string> chromium = {kChromium,
+  // HOME: Chromium writes caches there, and under bazel's sandbox the user's home
+  // is read-only or unset.
+  const std::vector<std::string> chromium = {"/usr/bin/env",
+                                             "HOME=" + work,
+                                             kChromium,
                                              "--headless",
                                              "--no-sandbox",
                                              "--disable-gpu",
