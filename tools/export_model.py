@@ -63,6 +63,38 @@ def _tiny_efficientnet(num_classes: int) -> nn.Module:
     return EfficientNet(setting, dropout=0.2, num_classes=num_classes, last_channel=64)
 
 
+class LesionMapNet(nn.Module):
+    """A backbone's features, a 1x1 convolution to class logits per feature-grid cell
+    (evidence maps), and multiple-instance pooling: the film's logits are those of its
+    most suspicious cell, the one whose logits most favour any tumour class (classes
+    1.. ) over class 0 (Normal). A small lesion decides the class without being averaged
+    away over the film, the maps can be supervised cell by cell with the same meaning,
+    and Grad-CAM of this head is the class's evidence map (ReLU, scaled). Explainer's
+    demo model uses it on MobileNetV3-Small."""
+
+    def __init__(self, features: nn.Module, channels: int, num_classes: int):
+        super().__init__()
+        self.features = features
+        self.classifier = nn.Conv2d(channels, num_classes, 1)
+
+    def evidence(self, a: torch.Tensor) -> torch.Tensor:
+        return self.classifier(a)
+
+    def head(self, a: torch.Tensor) -> torch.Tensor:
+        z = torch.flatten(self.classifier(a), 2)  # [N, C, cells]
+        suspicion = torch.logsumexp(z[:, 1:], dim=1) - z[:, 0]
+        cell = torch.argmax(suspicion, dim=1).view(-1, 1, 1).expand(-1, z.shape[1], 1)
+        return torch.gather(z, 2, cell).squeeze(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def _mobilenet_v3_small_lesionmap(num_classes: int) -> nn.Module:
+    return LesionMapNet(torchvision.models.mobilenet_v3_small(weights=None).features, 576,
+                        num_classes)
+
+
 def _tv(name: str) -> Callable[[int], nn.Module]:
     return lambda n: getattr(torchvision.models, name)(weights=None, num_classes=n)
 
@@ -76,6 +108,7 @@ ARCHITECTURES: Dict[str, Tuple[Callable[[int], nn.Module], str, str]] = {
     "resnet34": (_tv("resnet34"), "resnet", "layer4"),
     "resnet50": (_tv("resnet50"), "resnet", "layer4"),
     "tiny_efficientnet": (_tiny_efficientnet, "pooled", "features"),
+    "mobilenet_v3_small_lesionmap": (_mobilenet_v3_small_lesionmap, "lesionmap", "features"),
 }
 
 
@@ -99,6 +132,14 @@ class PooledBundle(nn.Module):
         a = F.adaptive_avg_pool2d(a, 1)
         a = torch.flatten(a, 1)
         return self.model.classifier(a)
+
+
+class LesionMapBundle(PooledBundle):
+    """LesionMapNet: head = 1x1 evidence convolution + most-suspicious-cell pooling."""
+
+    @torch.jit.export
+    def head(self, a: torch.Tensor) -> torch.Tensor:
+        return self.model.head(a)
 
 
 class ResNetBundle(nn.Module):
@@ -147,7 +188,8 @@ def wrap_torchvision(arch: str, model: nn.Module) -> nn.Module:
     if arch not in ARCHITECTURES:
         raise ExportError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
     family = ARCHITECTURES[arch][1]
-    wrapped = PooledBundle(model) if family == "pooled" else ResNetBundle(model)
+    bundles = {"pooled": PooledBundle, "resnet": ResNetBundle, "lesionmap": LesionMapBundle}
+    wrapped = bundles[family](model)
     return wrapped.eval()
 
 

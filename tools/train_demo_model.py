@@ -3,22 +3,29 @@
 it as models/demo/explainer-demo.pt, with MODEL_CARD.md and metrics.json beside it.
 
 CPU only, Debian's python3-torch 1.13 / python3-torchvision 0.14, no downloads, no
-pretrained weights. To regenerate the committed model (about 25-30 minutes on 2 free
-cores, most of it training):
+pretrained weights:
 
   cmake -S . -B build -G Ninja && cmake --build build --target explainer-phantom
   tools/train_demo_model.py --phantom build/tools/phantom/explainer-phantom
 
-Steps: (1) explainer-phantom writes a training set and a held-out set with different
-seeds (BTXRD layout); (2) images are preprocessed exactly as the server does (RGB,
-cv2.resize INTER_LINEAR to the input size, (x/255 - mean)/std with ImageNet
-mean/std); (3) torchvision mobilenet_v3_small is trained from scratch with fixed
-seeds; (4) the held-out set is scored: accuracy, per-class sensitivity, confusion
-matrix, and on held-out tumour images Grad-CAM (pytorch-grad-cam 1.5 semantics,
-computed here with hooks) against the LabelMe masks (labelme shape_to_mask rules):
-mean IoU at 0.3/0.5/0.7 and pointing-game rate; (5) tools/export_model.py's
-export_bundle scripts, verifies and writes the bundle, which is then re-checked
-against the eager model.
+Steps: (1) explainer-phantom writes a training set (with --twins: each tumour film
+also without its lesions) and a held-out set with different seeds (BTXRD layout);
+(2) images are preprocessed exactly as the server does (RGB, cv2.resize INTER_LINEAR
+to the input size, (x/255 - mean)/std with ImageNet mean/std); (3) the network
+(default: tools/export_model.py's mobilenet_v3_small_lesionmap) is trained from
+scratch with fixed seeds: first on crops around lesions, their twins and Normal
+films, then on whole films with each tumour film and its twin in one batch, with
+the evidence maps supervised per feature-grid cell from the annotations; BatchNorm
+statistics are recomputed before each validation and the tumour-class biases fitted
+on the validation split; (4) the held-out set is scored: accuracy, per-class
+sensitivity, confusion matrix, and on held-out tumour images Grad-CAM (pytorch-grad-cam
+1.5 semantics, computed here with hooks) against the LabelMe masks (labelme
+shape_to_mask rules): mean IoU at 0.3/0.5/0.7 and pointing-game rate; (5)
+tools/export_model.py's export_bundle scripts, verifies and writes the bundle, which
+is then re-checked against the eager model.
+
+Status: with these defaults at 192 px (6 epochs, 1500 crop steps, 6.5 min) the
+held-out balanced accuracy was 0.354, near chance; see models/demo/MODEL_CARD.md.
 """
 
 import argparse
@@ -28,6 +35,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -60,24 +68,28 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------
 
 
-def generate(phantom: str, out: str, count: int, seed: int, first_id: int) -> float:
-    """Runs explainer-phantom unless `out` already holds exactly this set. Returns
-    the seconds spent generating (0 when reused)."""
+def generate(phantom: str, out: str, count: int, seed: int, first_id: int,
+             twins: bool = False) -> float:
+    """Runs explainer-phantom unless `out` already holds exactly this set, made by
+    this very binary (its hash is part of the stamp: a changed painter makes other
+    images from the same seed). Returns the seconds spent generating (0 when reused)."""
     args = ["--out", out, "--count", str(count), "--seed", str(seed), "--first_id", str(first_id)]
+    if twins:
+        args.append("--twins")
+    with open(phantom, "rb") as f:
+        key = args[2:] + [hashlib.sha256(f.read()).hexdigest()]
     stamp = os.path.join(out, "phantom-args.json")
     if os.path.exists(stamp):
         with open(stamp) as f:
-            if json.load(f) == args[2:]:
+            if json.load(f) == key:
                 log(f"reusing {out} ({count} images, seed {seed})")
                 return 0.0
-    if os.path.isdir(out):  # stale cached arrays of another set
-        for name in os.listdir(out):
-            if name.startswith("resized-") and name.endswith(".npy"):
-                os.remove(os.path.join(out, name))
+    if os.path.isdir(out):  # another set: its annotations and cached arrays would linger
+        shutil.rmtree(out)
     start = time.time()
     subprocess.run([phantom] + args + ["--threads", str(os.cpu_count() or 2)], check=True)
     with open(stamp, "w") as f:
-        json.dump(args[2:], f)
+        json.dump(key, f)
     return time.time() - start
 
 
@@ -121,9 +133,10 @@ def load_resized(items: List[dict], size: Tuple[int, int]) -> np.ndarray:
     return out
 
 
-def load_cached(folder: str, items: List[dict], size: Tuple[int, int]) -> np.ndarray:
-    """load_resized, kept as resized-HxW.npy beside the generated set for reruns."""
-    cache = os.path.join(folder, f"resized-{size[0]}x{size[1]}.npy")
+def load_cached(folder: str, items: List[dict], size: Tuple[int, int],
+                name: str = "resized") -> np.ndarray:
+    """load_resized, kept as <name>-HxW.npy beside the generated set for reruns."""
+    cache = os.path.join(folder, f"{name}-{size[0]}x{size[1]}.npy")
     if os.path.exists(cache):
         arr = np.load(cache)
         if arr.shape == (len(items), size[0], size[1]):
@@ -131,6 +144,27 @@ def load_cached(folder: str, items: List[dict], size: Tuple[int, int]) -> np.nda
     arr = load_resized(items, size)
     np.save(cache, arr)
     return arr
+
+
+def twin_of(item: dict) -> dict:
+    """The lesion-free twin of a tumour image (explainer-phantom --twins): the same
+    film without its lesions, labelled Normal."""
+    folder = os.path.dirname(os.path.dirname(item["path"]))
+    return dict(item, path=os.path.join(folder, "twins", os.path.basename(item["path"])),
+                label=0, annotation=None)
+
+
+def paired_order(partner: np.ndarray, gen: torch.Generator) -> np.ndarray:
+    """A shuffled epoch in which every tumour image is followed by its twin
+    (partner[i] = index of i's twin, -1 for none; twins point back), so that most
+    batches hold both halves of a pair: the only difference the loss can use between
+    them is the lesion."""
+    units = [i for i in range(len(partner)) if partner[i] < 0 or partner[i] > i]
+    order = []
+    for u in torch.randperm(len(units), generator=gen).tolist():
+        i = units[u]
+        order.extend([i, int(partner[i])] if partner[i] >= 0 else [i])
+    return np.array(order)
 
 
 def normalise(gray: torch.Tensor) -> torch.Tensor:
@@ -141,24 +175,29 @@ def normalise(gray: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std
 
 
-def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """[N,H,W] in [0,1]: flips and quarter turns (the phantom limb lies any way round
-    on the film), gamma, contrast and brightness jitter, a little noise."""
-    out = []
-    for img in batch:
+def augment(batch: torch.Tensor, masks: torch.Tensor,
+            gen: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
+    """batch [N,H,W] in [0,1], masks [N,2,h,w] on the feature grid: flips and quarter
+    turns of both (the phantom limb lies any way round on the film; the grid cells
+    align with the input because H and W are multiples of the network stride), gamma,
+    contrast and brightness jitter and a little noise on the image."""
+    out, out_masks = [], []
+    for img, m in zip(batch, masks):
         r = torch.rand(6, generator=gen)
         if r[0] < 0.5:
-            img = img.flip(1)
+            img, m = img.flip(1), m.flip(2)
         if r[1] < 0.5:
-            img = img.flip(0)
+            img, m = img.flip(0), m.flip(1)
         if img.shape[0] == img.shape[1]:
-            img = torch.rot90(img, int(r[2] * 4) % 4, (0, 1))
+            k = int(r[2] * 4) % 4
+            img, m = torch.rot90(img, k, (0, 1)), torch.rot90(m, k, (1, 2))
         img = img.clamp(0, 1) ** (0.75 + 0.5 * r[3])
         img = (img - 0.5) * (0.85 + 0.3 * r[4]) + 0.5 + (r[5] - 0.5) * 0.1
         out.append(img)
+        out_masks.append(m)
     x = torch.stack(out)
     x = x + torch.randn(x.shape, generator=gen) * 0.01
-    return x.clamp(0, 1)
+    return x.clamp(0, 1), torch.stack(out_masks)
 
 
 # ---------------------------------------------------------------------------------
@@ -167,7 +206,40 @@ def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def build_model(arch: str) -> torch.nn.Module:
-    return getattr(torchvision.models, arch)(weights=None, num_classes=len(CLASS_NAMES))
+    return export_model.ARCHITECTURES[arch][0](len(CLASS_NAMES))
+
+
+def feature_layer(model: torch.nn.Module, arch: str) -> torch.nn.Module:
+    """The Grad-CAM target layer: what the bundle's features() returns."""
+    return model.features if arch.startswith(("efficientnet", "mobilenet")) else model.layer4
+
+
+def forward_with_features(model: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor):
+    """Logits and the target layer's activations in one pass (a forward hook)."""
+    got = []
+    handle = layer.register_forward_hook(lambda m, i, o: got.append(o))
+    try:
+        logits = model(x)
+    finally:
+        handle.remove()
+    return logits, got[0]
+
+
+def lesion_targets(items: List[dict], size: Tuple[int, int], grid: Tuple[int, int]) -> np.ndarray:
+    """Per image, the fraction of each feature-grid cell covered by its lesion polygons
+    (labelme rules, at the model input size): channel 0 for Benign, 1 for Malignant,
+    all zero for Normal. Targets of the auxiliary loss that teaches the features where
+    lesions are; the exported model does not contain the auxiliary head."""
+    h, w = size
+    gh, gw = grid
+    out = np.zeros((len(items), 2, gh, gw), np.float32)
+    for i, it in enumerate(items):
+        if not it["annotation"] or it["label"] == 0:
+            continue
+        m = annotation_mask(it["annotation"], {"polygon"}).astype(np.uint8)
+        m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+        out[i, it["label"] - 1] = m.reshape(gh, h // gh, gw, w // gw).mean(axis=(1, 3))
+    return out
 
 
 def evaluate_logits(model: torch.nn.Module, images: np.ndarray, batch: int = 64) -> torch.Tensor:
@@ -180,8 +252,149 @@ def evaluate_logits(model: torch.nn.Module, images: np.ndarray, batch: int = 64)
     return torch.cat(outs)
 
 
-def train(model, images: np.ndarray, labels: np.ndarray, val_images, val_labels, args) -> dict:
+def lesion_centres(items: List[dict], size: Tuple[int, int]) -> List[np.ndarray]:
+    """Per item, the centre of each annotated polygon in model-input pixels (x, y);
+    empty for Normal images."""
+    h, w = size
+    out = []
+    for it in items:
+        centres = []
+        if it["annotation"] and it["label"] > 0:
+            with open(it["annotation"]) as f:
+                doc = json.load(f)
+            scale = np.array([w / doc["imageWidth"], h / doc["imageHeight"]])
+            for shape in doc["shapes"]:
+                if shape["shape_type"] == "polygon":
+                    centres.append(np.mean(np.array(shape["points"], np.float64), axis=0) * scale)
+        out.append(np.array(centres).reshape(-1, 2))
+    return out
+
+
+def pretrain_on_crops(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
+                      partner: np.ndarray, centres: List[np.ndarray], args) -> dict:
+    """Phase 1: teaches the network what a lesion looks like on crops of
+    --crop_size px (at the model's input scale) before it sees whole films. On a
+    whole film a lesion is 0.5-6% of the area (measured on the annotations), and
+    from scratch neither MobileNetV3 nor a plain CNN learned to tell a tumour film
+    from its lesion-free twin in 400 steps; on crops around the lesion they did
+    (pair accuracy 0.8). Each batch: crops around lesions, the twin's crop at the same
+    place (the pair differs only in the lesion), and random crops of Normal films."""
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    rng = np.random.default_rng(args.seed + 1)
+    c = args.crop_size
+    h, w = images.shape[1:]
+    tumours = [i for i in range(len(images)) if labels[i] > 0 and len(centres[i])]
+    normals = np.flatnonzero((labels == 0) & (partner < 0))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.crop_steps,
+                                                pct_start=0.1)
+    def cut(img, cx, cy):
+        x0 = int(np.clip(round(cx - c / 2), 0, w - c))
+        y0 = int(np.clip(round(cy - c / 2), 0, h - c))
+        return img[y0:y0 + c, x0:x0 + c]
+
+    # A batch of 2 * --batch_size crops (they are small): --batch_size / 2 around
+    # lesions, as many twin crops, the rest from Normal films.
+    start = time.time()
+    running, history = [], []
+    for step in range(args.crop_steps):
+        crops, ys = [], []
+        for i in rng.choice(tumours, args.batch_size // 2, replace=False):
+            cx, cy = centres[i][rng.integers(len(centres[i]))] + rng.uniform(-c / 4, c / 4, 2)
+            crops.append(cut(images[i], cx, cy)), ys.append(labels[i])
+            if partner[i] >= 0:
+                crops.append(cut(images[partner[i]], cx, cy)), ys.append(0)
+        while len(crops) < 2 * args.batch_size:
+            n = rng.choice(normals)
+            crops.append(cut(images[n], rng.uniform(0, w), rng.uniform(0, h))), ys.append(0)
+        x, _ = augment(torch.from_numpy(np.stack(crops)).float() / 255.0,
+                       torch.zeros(len(crops), 2, 1, 1), gen)
+        model.train()
+        loss = F.cross_entropy(model(normalise(x)), torch.tensor(ys), label_smoothing=0.05)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if (step + 1) % 100 == 0 or step + 1 == args.crop_steps:
+            mean = float(np.mean(running[-100:]))
+            history.append({"step": step + 1, "crop_loss": mean,
+                            "elapsed_s": round(time.time() - start, 1)})
+            log(f"crops {step + 1}/{args.crop_steps}: loss {mean:.4f} ({time.time() - start:.0f} s)")
+    return {"history": history, "wall_s": time.time() - start}
+
+
+def recalibrate_batchnorm(model: torch.nn.Module, images: np.ndarray, count: int = 640,
+                          batch: int = 64) -> None:
+    """Replaces BatchNorm running statistics with exact averages over `count` training
+    images (preprocessed as at inference, no augmentation) under the current weights.
+    torchvision's MobileNetV3 keeps them with momentum 0.01: while the weights still
+    move fast, as in a short from-scratch run, they lag so far behind that the model in
+    eval mode (and so the exported bundle) is at chance while it fits in train mode."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for i in range(0, min(count, len(images)), batch):
+            model(normalise(torch.from_numpy(images[i:i + batch]).float() / 255.0))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
+
+
+# Lesion cells are rare (a few of 36): they weigh more in the per-cell loss.
+CELL_WEIGHTS = torch.tensor([1.0, 4.0, 4.0])
+
+
+def cell_labels(coverage: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per feature-grid cell, the class its evidence map should show: the image's
+    tumour class where lesion polygons cover at least a quarter of the cell, Normal
+    where they cover none of it, ignored (-100) in between. coverage [N,2,h,w]
+    (lesion_targets), labels [N] -> [N,h,w] int64."""
+    cov = coverage.sum(1)
+    out = torch.full(cov.shape, -100, dtype=torch.long)
+    out[cov <= 0.02] = 0
+    tumour = (cov >= 0.25) & (labels > 0).view(-1, 1, 1)
+    out[tumour] = labels.view(-1, 1, 1).expand_as(out)[tumour]
+    return out
+
+
+def balanced_accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean([(pred[labels == c] == c).mean() for c in np.unique(labels)]))
+
+
+def calibrate_class_bias(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> list:
+    """Adds to the evidence maps' tumour-class biases the offsets (grid 0.25, -3..6)
+    that maximise balanced accuracy on `images` (the validation split), and returns
+    them. Early in training the maps already rank films (tumour evidence higher on
+    tumour films) before the argmax leaves Normal; this is the usual prior-shift
+    correction of a decision threshold, fitted on data the weights were not trained on."""
+    model.eval()
+    with torch.no_grad():
+        feats = torch.cat([model.features(normalise(torch.from_numpy(images[i:i + 64]).float() / 255.0))
+                           for i in range(0, len(images), 64)])
+        bias = model.classifier.bias.detach().clone()
+        grid = np.arange(-3.0, 6.01, 0.25)
+        best = (-1.0, 0.0, 0.0)
+        for db in grid:
+            for dm in grid:
+                model.classifier.bias.copy_(bias + torch.tensor([0.0, db, dm]))
+                score = balanced_accuracy(model.head(feats).argmax(1).numpy(), labels)
+                # Ties: the smallest change.
+                if score > best[0] + 1e-9 or (abs(score - best[0]) <= 1e-9 and
+                                              abs(db) + abs(dm) < abs(best[1]) + abs(best[2])):
+                    best = (score, float(db), float(dm))
+        model.classifier.bias.copy_(bias + torch.tensor([0.0, best[1], best[2]]))
+    return [0.0, best[1], best[2]]
+
+
+def train(model, layer, images: np.ndarray, labels: np.ndarray, targets: np.ndarray,
+          partner: np.ndarray, val_images, val_labels, args) -> dict:
     gen = torch.Generator().manual_seed(args.seed)
+    dense = hasattr(model, "evidence")  # LesionMapNet: its evidence maps are supervised per cell
     counts = np.bincount(labels, minlength=3).astype(np.float64)
     # Inverse square-root class frequency: Malignant (10%) weighs about twice Normal.
     weights = torch.tensor((counts.sum() / counts) ** 0.5, dtype=torch.float32)
@@ -195,31 +408,47 @@ def train(model, images: np.ndarray, labels: np.ndarray, val_images, val_labels,
     start_wall, start_cpu = time.time(), time.process_time()
     for epoch in range(args.epochs):
         model.train()
-        perm = torch.randperm(len(images), generator=gen).numpy()
-        total, seen = 0.0, 0
+        perm = paired_order(partner, gen)
+        total, total_aux, seen = 0.0, 0.0, 0
         for s in range(steps_per_epoch):
             idx = perm[s * args.batch_size:(s + 1) * args.batch_size]
-            x = augment(torch.from_numpy(images[idx]).float() / 255.0, gen)
+            x, t = augment(torch.from_numpy(images[idx]).float() / 255.0,
+                           torch.from_numpy(targets[idx]), gen)
             y = torch.from_numpy(labels[idx]).long()
-            loss = F.cross_entropy(model(normalise(x)), y, weight=weights, label_smoothing=0.05)
+            logits, feats = forward_with_features(model, layer, normalise(x))
+            loss = F.cross_entropy(logits, y, weight=weights, label_smoothing=0.05)
+            aux_loss = (F.cross_entropy(model.evidence(feats), cell_labels(t, y), ignore_index=-100,
+                                        weight=CELL_WEIGHTS) if dense else torch.zeros(()))
             opt.zero_grad()
-            loss.backward()
+            (loss + args.aux_weight * aux_loss).backward()
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
+            total_aux += aux_loss.item() * len(idx)
             seen += len(idx)
+        recalibrate_batchnorm(model, images)
+        trained_bias = model.classifier.bias.detach().clone() if dense else None
+        offsets = calibrate_class_bias(model, val_images, val_labels) if dense else None
         val_pred = evaluate_logits(model, val_images).argmax(1).numpy()
         val_acc = float((val_pred == val_labels).mean())
         val_bal = float(np.mean([(val_pred[val_labels == c] == c).mean() for c in range(3)]))
-        history.append({"epoch": epoch + 1, "train_loss": total / seen, "val_accuracy": val_acc,
+        history.append({"epoch": epoch + 1, "train_loss": total / seen,
+                        "train_aux_loss": total_aux / seen, "val_accuracy": val_acc,
                         "val_balanced_accuracy": val_bal,
+                        "class_bias_offsets": offsets,
                         "elapsed_s": round(time.time() - start_wall, 1)})
-        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / seen:.4f}, val acc {val_acc:.3f}, "
-            f"val balanced acc {val_bal:.3f} ({time.time() - start_wall:.0f} s)")
+        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / seen:.4f} (lesion map "
+            f"{total_aux / seen:.4f}), val acc {val_acc:.3f}, "
+            f"val balanced acc {val_bal:.3f}"
+            + (f" with tumour-class bias offsets {offsets[1]:+.2f} {offsets[2]:+.2f}" if offsets else "")
+            + f" ({time.time() - start_wall:.0f} s)")
         # Keep the epoch with the best balanced accuracy on the validation split (part
         # of the training seed's data, never the held-out set).
         if val_bal > best[0]:
             best = (val_bal, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
+        if dense:  # training goes on from its own biases; the offsets stay with `best`
+            with torch.no_grad():
+                model.classifier.bias.copy_(trained_bias)
     model.load_state_dict(best[1])
     model.eval()
     return {"history": history, "best_epoch": best[2],
@@ -448,7 +677,7 @@ def write_card(path: str, m: dict) -> None:
         "  `forward`, `features`, `head` and `explainer.json`, made by `tools/export_model.py`'s",
         "  `export_bundle` and verified by its `verify_bundle`.",
         f"- Classes: {', '.join(CLASS_NAMES)} (index order of the logits).",
-        f"- Architecture: torchvision `{m['arch']}` trained from scratch (no pretrained weights),",
+        f"- Architecture: `{m['arch']}` (tools/export_model.py) trained from scratch (no pretrained weights),",
         f"  {m['parameters'] / 1e6:.2f} M parameters. Grad-CAM target layer: `{m['target_layer']}`",
         f"  ({m['feature_map']} feature map at this input size).",
         f"- Input: {m['input_size'][0]}x{m['input_size'][1]} RGB (grayscale replicated), cv2.resize INTER_LINEAR,",
@@ -481,7 +710,16 @@ def write_card(path: str, m: dict) -> None:
         "## Training",
         f"- {t['epochs']} epochs, batch {t['batch_size']}, AdamW (lr {t['lr']}, weight decay {t['weight_decay']}),",
         "  one-cycle schedule, cross-entropy with label smoothing 0.05 and inverse-sqrt class",
-        "  weights; augmentation: flips, quarter turns, gamma / contrast / brightness jitter, noise.",
+        f"  weights on the max-pooled logits, plus (weight {t['aux_weight']}) a per-cell cross-entropy on the",
+        "  evidence maps themselves: a cell at least a quarter covered by the annotation polygons",
+        "  should show the image's tumour class, an uncovered cell Normal (class weights 1/4/4).",
+        "- Lesion-free twins: for every training tumour image, explainer-phantom `--twins` also",
+        "  renders the same film without its lesions (labelled Normal), and each batch holds both",
+        "  halves of a pair, so the lesion is the only difference the loss can use.",
+        "- BatchNorm statistics are recomputed over 640 training images before each validation",
+        "  and kept with the weights (MobileNetV3's momentum 0.01 otherwise lags the weights).",
+        "- Augmentation: flips and quarter turns (image and cell targets together), gamma / contrast /",
+        "  brightness jitter, noise.",
         f"- Seeds: torch {t['seed']}; data {gen['train']['seed']} (train) and {gen['heldout']['seed']} (held-out).",
         f"- Selected epoch: {t['best_epoch']}.",
         f"- Time: generation {t['generation_s']:.0f} s, training {t['train_wall_s'] / 60:.1f} min wall "
@@ -528,8 +766,10 @@ def write_card(path: str, m: dict) -> None:
         "## Limitations",
         "- Synthetic phantoms only: simplified long-bone anatomy, no real pathology, no real",
         "  acquisition artefacts. Do not use for any clinical or research conclusion.",
-        "- Trained briefly on CPU; it confuses subtle lesions with normal bone and benign with",
-        "  malignant (deliberately: the demo galleries need false positives and negatives).",
+        "- Trained from scratch in minutes on two CPU cores: a weak classifier. The numbers above",
+        "  are what it does; its galleries show real true and false positives and negatives.",
+        "- The tumour-class bias offsets were fitted on the 200-image validation split (see",
+        "  metrics.json, training.history); the held-out set was not used for them.",
         "- Training repeats bit for bit only with the same library versions and thread count.",
         "",
         "## Regenerate",
@@ -564,13 +804,20 @@ def main() -> int:
     p.add_argument("--heldout_seed", type=int, default=2002)
     p.add_argument("--validation_count", type=int, default=200,
                    help="last training images kept out of training to pick the epoch")
-    p.add_argument("--arch", default="mobilenet_v3_small",
+    p.add_argument("--arch", default="mobilenet_v3_small_lesionmap",
                    choices=sorted(k for k in export_model.ARCHITECTURES if k != "tiny_efficientnet"))
-    p.add_argument("--input_size", type=int, default=224)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--input_size", type=int, default=192)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight_decay", type=float, default=1e-4)
+    p.add_argument("--aux_weight", type=float, default=1.0,
+                   help="weight of the per-cell evidence-map loss (lesionmap architectures)")
+    p.add_argument("--twins", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train on each tumour image's lesion-free twin, in the same batch")
+    p.add_argument("--crop_steps", type=int, default=1500,
+                   help="phase 1: steps on lesion / twin / Normal crops before whole films (0: none)")
+    p.add_argument("--crop_size", type=int, default=96)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--name", default="explainer-demo")
@@ -588,7 +835,7 @@ def main() -> int:
     train_dir = os.path.join(args.work_dir, f"train-{args.train_seed}")
     heldout_dir = os.path.join(args.work_dir, f"heldout-{args.heldout_seed}")
     heldout_first = 500001
-    gen_s = generate(args.phantom, train_dir, args.train_count, args.train_seed, 1)
+    gen_s = generate(args.phantom, train_dir, args.train_count, args.train_seed, 1, args.twins)
     gen_s += generate(args.phantom, heldout_dir, args.heldout_count, args.heldout_seed, heldout_first)
 
     log("decoding and resizing")
@@ -600,18 +847,42 @@ def main() -> int:
     nv = args.validation_count
     fit_images, fit_labels = train_images[:-nv], labels[:-nv]
     val_images, val_labels = train_images[-nv:], labels[-nv:]
+    n_fit = len(fit_images)
+    tumours = np.flatnonzero(fit_labels > 0)
 
     model = build_model(args.arch)
+    layer = feature_layer(model, args.arch)
+    with torch.no_grad():
+        grid = tuple(forward_with_features(model.eval(), layer, torch.zeros(1, 3, *size))[1].shape[2:])
+    if size[0] % grid[0] or size[1] % grid[1]:
+        p.error(f"--input_size {args.input_size} is not a multiple of the network stride "
+                f"(feature grid {grid[0]}x{grid[1]})")
+    fit_targets = lesion_targets(train_items[:-nv], size, grid)
+    partner = np.full(n_fit, -1)
+    if args.twins:  # append the tumour images' twins (Normal, no lesion map)
+        twins = load_cached(train_dir, [twin_of(train_items[i]) for i in tumours], size, "twins")
+        fit_images = np.concatenate([fit_images, twins])
+        fit_labels = np.concatenate([fit_labels, np.zeros(len(twins), fit_labels.dtype)])
+        fit_targets = np.concatenate([fit_targets, np.zeros((len(twins),) + fit_targets.shape[1:],
+                                                            fit_targets.dtype)])
+        partner = np.concatenate([partner, tumours])
+        partner[tumours] = n_fit + np.arange(len(tumours))
     n_params = sum(q.numel() for q in model.parameters())
     log(f"training {args.arch} ({n_params / 1e6:.2f} M parameters) at {size[0]}x{size[1]} on "
         f"{len(fit_images)} images for {args.epochs} epochs, {args.threads} threads")
-    result = train(model, fit_images, fit_labels, val_images, val_labels, args)
+    crops = None
+    if args.crop_steps > 0:
+        log(f"phase 1: {args.crop_steps} steps on {args.crop_size}-px crops")
+        crops = pretrain_on_crops(model, fit_images, fit_labels, partner,
+                                  lesion_centres(train_items[:-nv], size)
+                                  + [np.zeros((0, 2))] * (len(fit_images) - n_fit), args)
+    result = train(model, layer, fit_images, fit_labels, fit_targets, partner, val_images,
+                   val_labels, args)
     log(f"trained in {result['train_wall_s'] / 60:.1f} min ({result['train_cpu_s'] / 60:.1f} CPU min), "
         f"best epoch {result['best_epoch']}")
 
     wrapped = export_model.wrap_torchvision(args.arch, model)
     target_layer = export_model.target_layer_of(args.arch)
-    layer = model.features if args.arch.startswith(("efficientnet", "mobilenet")) else model.layer4
 
     logits = evaluate_logits(model, heldout_images)
     pred = logits.argmax(1).numpy()
@@ -634,9 +905,6 @@ def main() -> int:
         digest = hashlib.sha256(f.read()).hexdigest()
     log(f"wrote {bundle_path} ({os.path.getsize(bundle_path) / 1e6:.2f} MB), bundle vs eager: {check}")
 
-    with torch.no_grad():
-        fshape = list(model.features(normalise(torch.zeros(1, *size)))[0].shape) \
-            if hasattr(model, "features") else None
     command = "tools/train_demo_model.py --phantom build/tools/phantom/explainer-phantom"
     defaults = {a.dest: a.default for a in p._actions if a.dest not in ("help", "phantom")}
     for key, value in vars(args).items():
@@ -645,7 +913,7 @@ def main() -> int:
     metrics = {
         "name": args.name, "version": args.version, "class_names": CLASS_NAMES,
         "arch": args.arch, "parameters": n_params, "target_layer": target_layer,
-        "feature_map": "x".join(str(v) for v in fshape[1:]) if fshape else "n/a",
+        "feature_map": f"{grid[0]}x{grid[1]}",
         "input_size": list(size), "mean": list(MEAN), "std": list(STD),
         "arch_reason": ARCH_REASON,
         "data": {
@@ -658,7 +926,11 @@ def main() -> int:
         },
         "training": {
             "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-            "weight_decay": args.weight_decay, "seed": args.seed, "threads": args.threads,
+            "weight_decay": args.weight_decay, "aux_weight": args.aux_weight,
+            "twins": args.twins, "crop_steps": args.crop_steps, "crop_size": args.crop_size,
+            "crop_history": crops["history"] if crops else [],
+            "crop_wall_s": round(crops["wall_s"], 1) if crops else 0,
+            "seed": args.seed, "threads": args.threads,
             "best_epoch": result["best_epoch"], "history": result["history"],
             "generation_s": round(gen_s, 1), "train_wall_s": round(result["train_wall_s"], 1),
             "train_cpu_s": round(result["train_cpu_s"], 1),
@@ -683,12 +955,21 @@ def main() -> int:
 ARCH_REASON = (
     "EfficientNet-B0 (the production architecture) was measured first and rejected: Debian's\n"
     "CPU PyTorch runs its depthwise convolutions' backward pass slowly (reference BLAS, no\n"
-    "MKL), so training it from scratch managed about 1.6 images per CPU-second at 224 px and\n"
-    "3 at 160 px, i.e. about one epoch of the training set in 15 minutes on 2 cores, which\n"
-    "does not learn. torchvision mobilenet_v3_small trains about 6 images per CPU-second at\n"
-    "224 px (ResNet-18: 2.2, and 45 MB, over the 20 MB limit), keeps the production input\n"
-    "size and the same bundle family (features = model.features, head = pool + classifier),\n"
-    "and makes a 6 MB bundle."
+    "MKL), so training it from scratch managed about 1.6 images per CPU-second at 224 px,\n"
+    "about one epoch in 15 minutes on 2 cores. MobileNetV3-Small's features train about 6\n"
+    "images per CPU-second at 224 px (ResNet-18: 2.2, and 45 MB, over the 20 MB limit).\n"
+    "\n"
+    "Whole-film classification from scratch then did not learn in this budget: measured on\n"
+    "the training set at 128-192 px, torchvision mobilenet_v3_small (average pool + MLP\n"
+    "head) and a plain 9-layer CNN stayed at the class prior for 400-800 steps and could\n"
+    "not tell a tumour film from its lesion-free twin (pair accuracy 0.46-0.57), although\n"
+    "both learned it on 64-px crops around the lesion (0.76-0.82): a lesion is 0.5-6% of\n"
+    "the film, and average pooling dilutes it. `mobilenet_v3_small_lesionmap` keeps\n"
+    "MobileNetV3-Small's features and replaces the head by a 1x1 convolution to class\n"
+    "logits per feature-grid cell and multiple-instance pooling (the film's logits are\n"
+    "those of its most suspicious cell): crops and whole films mean the same to it, the\n"
+    "maps are supervised cell by cell from the annotations, and Grad-CAM of this head is\n"
+    "the predicted class's evidence map."
 )
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Tests of the demo model's pieces: the lesion-map head (tools/export_model.py) and
+the training helpers of tools/train_demo_model.py (cell targets, twin pairing, bias
+calibration). Small hand-made tensors, no phantom data.
+
+Run from the repository root:  /usr/bin/python3 -m unittest discover -s tests/tools -p '*_test.py'
+"""
+
+import os
+import sys
+import unittest
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import export_model as em  # noqa: E402
+import train_demo_model as tdm  # noqa: E402
+
+
+def lesion_map_net(weight, bias):
+    """LesionMapNet on identity features: cell logits = weight @ input cell + bias."""
+    net = em.LesionMapNet(nn.Identity(), len(weight[0]), len(weight))
+    with torch.no_grad():
+        net.classifier.weight.copy_(torch.tensor(weight, dtype=torch.float32).view(len(weight), -1, 1, 1))
+        net.classifier.bias.copy_(torch.tensor(bias, dtype=torch.float32))
+    return net.eval()
+
+
+class LesionMapHeadTest(unittest.TestCase):
+    def test_logits_are_those_of_the_most_suspicious_cell(self):
+        # Channel k feeds class k's evidence. Cell (0, 1) has the strongest Normal
+        # evidence, cell (1, 0) the largest Malignant-over-Normal margin.
+        net = lesion_map_net(np.eye(3).tolist(), [0.0, 0.0, 0.0])
+        a = torch.zeros(1, 3, 2, 2)
+        a[0, 0, 0, 1] = 9.0
+        a[0, :, 1, 0] = torch.tensor([1.0, 0.5, 4.0])
+        a[0, :, 1, 1] = torch.tensor([0.0, 2.0, 0.0])
+        logits = net.head(a)
+        torch.testing.assert_close(logits, torch.tensor([[1.0, 0.5, 4.0]]))
+        self.assertEqual(net(a).tolist(), logits.tolist())
+
+    def test_scripted_bundle_keeps_the_contract_and_explains_with_the_evidence_map(self):
+        torch.manual_seed(0)
+        model = em.ARCHITECTURES["mobilenet_v3_small_lesionmap"][0](3).eval()
+        bundle = torch.jit.script(em.wrap_torchvision("mobilenet_v3_small_lesionmap", model))
+        x = torch.randn(2, 3, 96, 128)
+        torch.testing.assert_close(bundle(x), model(x))
+        a = bundle.features(x).detach().requires_grad_()
+        torch.testing.assert_close(bundle.head(a), bundle(x))
+        bundle.head(a)[0, 2].backward()
+        # Only the selected cell of image 0 has a gradient, and it is class 2's weights.
+        cells = (a.grad.abs().sum(1) > 0).sum(dim=(1, 2)).tolist()
+        self.assertEqual(cells, [1, 0])
+        g = a.grad[0].flatten(1)
+        cell = int(g.abs().sum(0).argmax())
+        torch.testing.assert_close(g[:, cell], model.classifier.weight[2].flatten())
+
+
+class CellLabelsTest(unittest.TestCase):
+    def test_covered_uncovered_and_ignored_cells(self):
+        cov = torch.zeros(2, 2, 1, 4)
+        cov[0, 0, 0] = torch.tensor([0.0, 0.01, 0.1, 0.6])  # a Benign film
+        cov[1, 1, 0] = torch.tensor([0.3, 0.25, 0.03, 0.0])  # a Malignant film
+        labels = torch.tensor([1, 2])
+        self.assertEqual(tdm.cell_labels(cov, labels).tolist(),
+                         [[[0, 0, -100, 1]], [[2, 2, -100, 0]]])
+
+    def test_normal_and_twin_films_are_normal_everywhere(self):
+        out = tdm.cell_labels(torch.zeros(1, 2, 3, 3), torch.tensor([0]))
+        self.assertTrue((out == 0).all())
+
+
+class PairedOrderTest(unittest.TestCase):
+    def test_every_tumour_is_followed_by_its_twin_and_nothing_is_lost(self):
+        # Films 0-5; 1 and 4 are tumours whose twins are 6 and 7.
+        partner = np.array([-1, 6, -1, -1, 7, -1, 1, 4])
+        for seed in range(5):
+            order = tdm.paired_order(partner, torch.Generator().manual_seed(seed)).tolist()
+            self.assertEqual(sorted(order), list(range(8)))
+            for tumour, twin in ((1, 6), (4, 7)):
+                self.assertEqual(order[order.index(tumour) + 1], twin)
+        orders = {tuple(tdm.paired_order(partner, torch.Generator().manual_seed(s)))
+                  for s in range(5)}
+        self.assertGreater(len(orders), 1)
+
+
+class CalibrateClassBiasTest(unittest.TestCase):
+    def test_offsets_recover_a_ranking_the_argmax_missed(self):
+        # Benign films have a bright square; Benign evidence = brightness - 5, so the
+        # argmax says Normal everywhere until the Benign bias moves up.
+        images = np.zeros((8, 16, 16), np.uint8)
+        images[4:, 4:8, 4:8] = 255
+        labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+        net = lesion_map_net([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [0.0, -5.0, -9.0])
+        with torch.no_grad():
+            before = net(tdm.normalise(torch.from_numpy(images).float() / 255)).argmax(1)
+        self.assertEqual(before.tolist(), [0] * 8)
+        offsets = tdm.calibrate_class_bias(net, images, labels)
+        self.assertEqual(offsets[0], 0.0)
+        self.assertGreater(offsets[1], 0.0)
+        with torch.no_grad():
+            after = net(tdm.normalise(torch.from_numpy(images).float() / 255)).argmax(1)
+        self.assertEqual(after.tolist(), labels.tolist())
+        torch.testing.assert_close(net.classifier.bias,
+                                   torch.tensor([0.0, -5.0 + offsets[1], -9.0 + offsets[2]]))
+
+
+if __name__ == "__main__":
+    unittest.main()
