@@ -228,8 +228,8 @@ def forward_with_features(model: torch.nn.Module, layer: torch.nn.Module, x: tor
 def lesion_targets(items: List[dict], size: Tuple[int, int], grid: Tuple[int, int]) -> np.ndarray:
     """Per image, the fraction of each feature-grid cell covered by its lesion polygons
     (labelme rules, at the model input size): channel 0 for Benign, 1 for Malignant,
-    all zero for Normal. Targets of the auxiliary loss that teaches the features where
-    lesions are; the exported model does not contain the auxiliary head."""
+    all zero for Normal. cell_labels turns them into the per-cell targets of the
+    evidence maps."""
     h, w = size
     gh, gw = grid
     out = np.zeros((len(items), 2, gh, gw), np.float32)
@@ -710,7 +710,7 @@ def write_card(path: str, m: dict) -> None:
         "## Training",
         f"- {t['epochs']} epochs, batch {t['batch_size']}, AdamW (lr {t['lr']}, weight decay {t['weight_decay']}),",
         "  one-cycle schedule, cross-entropy with label smoothing 0.05 and inverse-sqrt class",
-        f"  weights on the max-pooled logits, plus (weight {t['aux_weight']}) a per-cell cross-entropy on the",
+        f"  weights on the film's logits (its most suspicious cell), plus (weight {t['aux_weight']}) a per-cell cross-entropy on the",
         "  evidence maps themselves: a cell at least a quarter covered by the annotation polygons",
         "  should show the image's tumour class, an uncovered cell Normal (class weights 1/4/4).",
         "- Lesion-free twins: for every training tumour image, explainer-phantom `--twins` also",
