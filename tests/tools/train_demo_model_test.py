@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Tests of the demo model's pieces: the lesion-map head (tools/export_model.py) and
 the training helpers of tools/train_demo_model.py (cell targets, twin pairing, bias
-calibration). Small hand-made tensors, no phantom data.
+calibration, augmentation, the weights file of --weights_out / --init_weights).
+Small hand-made tensors, no phantom data.
 
 Run from the repository root:  /usr/bin/python3 -m unittest discover -s tests/tools -p '*_test.py'
 """
@@ -106,6 +107,58 @@ class CalibrateClassBiasTest(unittest.TestCase):
         self.assertEqual(after.tolist(), labels.tolist())
         torch.testing.assert_close(net.classifier.bias,
                                    torch.tensor([0.0, -5.0 + offsets[1], -9.0 + offsets[2]]))
+
+
+class AugmentTest(unittest.TestCase):
+    def test_image_and_cell_targets_move_together(self):
+        # One bright 8x8 block per 32x32 image, in the cell its target marks (stride 8:
+        # a 4x4 grid). Whatever flips and turns each image gets, the brightest cell of
+        # the image must still be the marked cell.
+        n = 64
+        images = torch.zeros(n, 32, 32)
+        masks = torch.zeros(n, 2, 4, 4)
+        rng = np.random.default_rng(0)
+        for i in range(n):
+            r, c = rng.integers(4, size=2)
+            images[i, 8 * r:8 * r + 8, 8 * c:8 * c + 8] = 1.0
+            masks[i, 0, r, c] = 1.0
+        x, m = tdm.augment(images, masks, torch.Generator().manual_seed(1))
+        self.assertEqual(x.shape, images.shape)
+        self.assertEqual(m.shape, masks.shape)
+        cells = x.view(n, 4, 8, 4, 8).mean(dim=(2, 4)).flatten(1).argmax(1)
+        self.assertEqual(cells.tolist(), m[:, 0].flatten(1).argmax(1).tolist())
+        self.assertTrue(bool((x >= 0).all()) and bool((x <= 1).all()))
+        # The geometry really varies: not every block stayed where it was.
+        self.assertFalse(torch.equal(m, masks))
+
+    def test_same_seed_same_batch(self):
+        images, masks = torch.rand(6, 16, 16), torch.rand(6, 2, 2, 2)
+        a = tdm.augment(images, masks, torch.Generator().manual_seed(3))
+        b = tdm.augment(images, masks, torch.Generator().manual_seed(3))
+        self.assertTrue(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]))
+
+
+class WeightsFileTest(unittest.TestCase):
+    def test_round_trip_keeps_every_tensor_and_the_record(self):
+        import tempfile
+        net = lesion_map_net(np.eye(3).tolist(), [0.1, -0.2, 0.3])
+        record = {"args": {"arch": "x"}, "best_epoch": 4, "history": [{"epoch": 1}]}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "w.npz")
+            tdm.save_weights(path, net.state_dict(), record)
+            other = lesion_map_net(np.zeros((3, 3)).tolist(), [0.0, 0.0, 0.0])
+            self.assertEqual(tdm.load_weights(path, other), record)
+            self.assertEqual(os.listdir(tmp), ["w.npz"])  # no temporary left behind
+        for k, v in net.state_dict().items():
+            self.assertTrue(torch.equal(v, other.state_dict()[k]), k)
+
+    def test_command_names_only_what_differs_from_the_defaults(self):
+        defaults = {k: 1 for k in tdm.TRAINING_ARGS}
+        defaults["twins"] = True
+        values = dict(defaults, epochs=30, device="cuda", twins=False)
+        self.assertEqual(tdm.training_command(values, defaults),
+                         "tools/train_demo_model.py --phantom build/tools/phantom/explainer-phantom"
+                         " --epochs 30 --no-twins --device cuda")
 
 
 if __name__ == "__main__":
