@@ -506,13 +506,12 @@ def save_weights(path: str, state: Dict[str, torch.Tensor], record: dict) -> Non
     os.replace(tmp, path)
 
 
-def load_weights(path: str, model: torch.nn.Module) -> dict:
-    """save_weights' file into `model`; returns its record."""
+def read_weights(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """save_weights' file -> (state dict, record)."""
     with np.load(path, allow_pickle=False) as z:
         state = {k[len("state/"):]: torch.from_numpy(z[k]) for k in z.files if k.startswith("state/")}
         record = json.loads(str(z["record"]))
-    model.load_state_dict(state)
-    return record
+    return state, record
 
 
 # ---------------------------------------------------------------------------------
@@ -995,10 +994,9 @@ def main() -> int:
     if args.weights_out and args.init_weights:
         p.error("--weights_out and --init_weights exclude each other")
     defaults = {a.dest: a.default for a in p._actions if a.dest not in ("help", "phantom")}
-    record = None
+    state, record = None, None
     if args.init_weights:
-        with np.load(args.init_weights, allow_pickle=False) as z:
-            record = json.loads(str(z["record"]))
+        state, record = read_weights(args.init_weights)
         # Weights saved before --film_lr existed used --lr in both phases.
         record["args"].setdefault("film_lr", record["args"]["lr"])
         for key in TRAINING_ARGS:  # the weights fix what they were trained as
@@ -1029,11 +1027,11 @@ def main() -> int:
             log(f"wrote {args.weights_out}; finish with --init_weights {args.weights_out}")
             return 0
     else:
-        got = load_weights(args.init_weights, model)
+        model.load_state_dict(state)
         log(f"loaded {args.init_weights}: {args.arch} at {size[0]}x{size[1]}, trained on "
-            f"{got['machine']} in {got['train_wall_s'] / 60:.1f} min, best epoch {got['best_epoch']}")
+            f"{record['machine']} in {record['train_wall_s'] / 60:.1f} min, best epoch "
+            f"{record['best_epoch']}")
     model.cpu().eval()
-    torch.set_num_threads(args.threads)
 
     generate(args.phantom, heldout_dir, args.heldout_count, args.heldout_seed, heldout_first)
     heldout_items = read_set(heldout_dir)
