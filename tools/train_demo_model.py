@@ -511,6 +511,8 @@ def read_weights(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     with np.load(path, allow_pickle=False) as z:
         state = {k[len("state/"):]: torch.from_numpy(z[k]) for k in z.files if k.startswith("state/")}
         record = json.loads(str(z["record"]))
+    if not state or not isinstance(record, dict) or "args" not in record:
+        raise ValueError("no weights or no training record in it")
     return state, record
 
 
@@ -994,9 +996,21 @@ def main() -> int:
     if args.weights_out and args.init_weights:
         p.error("--weights_out and --init_weights exclude each other")
     defaults = {a.dest: a.default for a in p._actions if a.dest not in ("help", "phantom")}
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as e:
+        p.error(f"--device {args.device}: {e}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        p.error(f"--device {args.device}: this torch ({torch.__version__}) sees no CUDA device")
+    if args.weights_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.weights_out))):
+        p.error(f"--weights_out {args.weights_out}: its folder does not exist")
     state, record = None, None
     if args.init_weights:
-        state, record = read_weights(args.init_weights)
+        try:
+            state, record = read_weights(args.init_weights)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+            p.error(f"--init_weights {args.init_weights}: not a weights file from --weights_out "
+                    f"({type(e).__name__}: {e})")
         # Weights saved before --film_lr existed used --lr in both phases.
         record["args"].setdefault("film_lr", record["args"]["lr"])
         for key in TRAINING_ARGS:  # the weights fix what they were trained as

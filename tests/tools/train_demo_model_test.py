@@ -163,5 +163,45 @@ class WeightsFileTest(unittest.TestCase):
                          " --epochs 30 --no-twins --device cuda")
 
 
+class CommandLineTest(unittest.TestCase):
+    """Bad flags stop at once (exit 2) with a message naming the flag, before any data
+    is generated. /bin/true stands in for the phantom binary: none of these get that far."""
+
+    def run_script(self, *flags):
+        import subprocess
+        return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_demo_model.py"),
+                               "--phantom", "/bin/true", *flags],
+                              capture_output=True, text=True, timeout=120)
+
+    def assert_refused(self, flags, *expected):
+        got = self.run_script(*flags)
+        self.assertEqual(got.returncode, 2, got.stderr)
+        for text in expected:
+            self.assertIn(text, got.stderr)
+
+    def test_weights_files_that_are_not_weights_files(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            missing = os.path.join(tmp, "missing.npz")
+            self.assert_refused(["--init_weights", missing], f"--init_weights {missing}: not a weights "
+                                "file from --weights_out (FileNotFoundError")
+            text = os.path.join(tmp, "notes.npz")
+            with open(text, "w") as f:
+                f.write("not numpy")
+            self.assert_refused(["--init_weights", text], f"--init_weights {text}: not a weights file")
+            bare = os.path.join(tmp, "bare.npz")  # arrays, but no training record
+            np.savez(bare, x=np.zeros(2))
+            self.assert_refused(["--init_weights", bare], f"--init_weights {bare}: not a weights file")
+
+    def test_other_bad_flags(self):
+        self.assert_refused(["--weights_out", "/nonexistent-folder/w.npz"],
+                            "--weights_out /nonexistent-folder/w.npz: its folder does not exist")
+        self.assert_refused(["--weights_out", "a.npz", "--init_weights", "b.npz"],
+                            "--weights_out and --init_weights exclude each other")
+        self.assert_refused(["--device", "gpu"], "--device gpu:")
+        if not torch.cuda.is_available():
+            self.assert_refused(["--device", "cuda"], "--device cuda: this torch", "sees no CUDA device")
+
+
 if __name__ == "__main__":
     unittest.main()
