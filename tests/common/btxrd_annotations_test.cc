@@ -58,6 +58,7 @@ std::vector<GoldenRow> ReadGolden() {
 // Tolerance: exact areas (union and every shape), since mask.cc reproduces
 // Pillow 9.4's integer rules; any difference is a regression.
 TEST(BtxrdAnnotationsTest, EveryFileParsesAndMatchesPilAreas) {
+  EXPLAINER_NEED_SHARED_DATA("btxrd/annotations");
   const std::string folder = SharedDir() + "/btxrd/annotations/";
   const std::vector<GoldenRow> golden = ReadGolden();
   ASSERT_EQ(golden.size(), 36u);

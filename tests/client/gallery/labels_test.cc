@@ -87,6 +87,7 @@ TEST(MatchStemTest, DropsFoldersAndImageExtensionsOnly) {
 // The real dataset.csv: the published counts (1,879 Normal, 1,525 Benign,
 // 342 Malignant) and its file name extensions.
 TEST(BtxrdCsvTest, RealDatasetGivesThePublishedCounts) {
+  EXPLAINER_NEED_SHARED_DATA("btxrd/dataset.csv");
   const std::string path = testing::SharedDir() + "/btxrd/dataset.csv";
   absl::StatusOr<LabelTable> table = ReadLabels(path);
   ASSERT_TRUE(table.ok()) << table.status();
