@@ -11,6 +11,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libopencv-dev libabsl-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev
+  # fuzzing and sanitizer builds (scripts/fuzz.sh: clang + libFuzzer; gcc's ASan/TSan
+  # runtimes come with build-essential)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # second build system (offline, local repositories only)
   bazel-bootstrap
   # reference computations, model export and demo training
