@@ -5,7 +5,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/utf8.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_files.h"
@@ -16,6 +18,7 @@ namespace {
 using ::explainer::testing::CommonData;
 using ::explainer::testing::ReadFileOrFail;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A labelme 5.4 file as the tool writes it (Windows line endings, "mask": null).
 constexpr char kFile[] =
@@ -171,6 +174,152 @@ INSTANTIATE_TEST_SUITE_P(
                 "flags: expected an object or null, got string"}));
 
 #undef POLY
+
+// `levels` nested arrays around a 1: "[[[...[1]...]]]".
+std::string Nested(int levels) {
+  return std::string(levels, '[') + "1" + std::string(levels, ']');
+}
+
+// 100,000 levels used to crash the server: building the error message dumped the
+// value recursively and overflowed the stack. Now the parser stops at the bound.
+TEST(ParseLabelMeTest, DeepNestingIsRefusedWhereverItIs) {
+  const std::string deep = Nested(100000);
+  const std::string files[] = {
+      absl::StrCat(R"({"shapes": [{"label": "a", "points": )", deep, "}]}"),
+      absl::StrCat(R"({"shapes": [], "imageHeight": )", deep, "}"),
+      absl::StrCat(R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]], "group_id": )",
+                   deep, "}]}"),
+  };
+  const char* where[] = {"(at shapes[0].points[0][0]", "(at imageHeight[0][0]",
+                         "(at shapes[0].group_id[0][0]"};
+  for (int i = 0; i < 3; ++i) {
+    const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(files[i]);
+    ASSERT_FALSE(a.ok()) << i;
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr("LabelMe JSON is nested deeper than 32 levels"));
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr(where[i]));
+  }
+}
+
+TEST(ParseLabelMeTest, NestingUpToTheBoundIsOnlyATypeError) {
+  // 32 levels in all: the root object, imageHeight's 31 arrays.
+  const absl::StatusOr<LabelMeAnnotation> a =
+      ParseLabelMe(absl::StrCat(R"({"shapes": [], "imageHeight": )", Nested(31), "}"));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(std::string(a.status().message()), "imageHeight: expected a positive integer, got an array");
+  const absl::StatusOr<LabelMeAnnotation> b =
+      ParseLabelMe(absl::StrCat(R"({"shapes": [], "imageHeight": )", Nested(32), "}"));
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(std::string(b.status().message()), HasSubstr("nested deeper than 32 levels"));
+}
+
+TEST(ParseLabelMeTest, BadValuesAreDescribedBriefly) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(
+      R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[[1,2],{"x":1},3,4,5]]}]})");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(std::string(a.status().message()),
+            "shapes[0].points[2]: expected [x, y] with two numbers, got [an array, an object, 3, ...]");
+  const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(absl::StrCat(
+      R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]], "group_id": ")",
+      std::string(1000, 'g'), R"("}]})"));
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(std::string(b.status().message()),
+            "shapes[0].group_id: expected an integer or null, got \"gggggggggggggggggggggggg...\"");
+}
+
+// Invalid UTF-8 used to be echoed raw into the message (a proto3 string field).
+TEST(ParseLabelMeTest, InvalidUtf8InALabelNamesTheFieldAndByte) {
+  const std::string json = "{\"shapes\": [{\"label\": \"tum\xffor\", \"points\": [[0,0],[1,0],[0,1]]}]}";
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(json);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("shapes[0].label: invalid UTF-8 (byte \\xff at offset 26)"));
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("\\xff"));
+  EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
+}
+
+TEST(ParseLabelMeTest, EveryIllFormedUtf8FormIsRefused) {
+  // Overlong NUL, a UTF-16 surrogate, above U+10FFFF, a lone continuation byte.
+  for (const char* bad : {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"}) {
+    const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(
+        absl::StrCat(R"({"shapes": [], "version": ")", bad, R"("})"));
+    ASSERT_FALSE(a.ok()) << bad;
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr("version: invalid UTF-8 (byte \\x"));
+    EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
+  }
+  // Escapes cannot smuggle a lone surrogate in either.
+  const absl::StatusOr<LabelMeAnnotation> a =
+      ParseLabelMe(R"({"shapes": [{"label": "\ud800", "points": [[0,0],[1,0],[0,1]]}]})");
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("(in shapes[0].label)"));
+  // Valid multi-byte labels are kept as they are.
+  const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(
+      "{\"shapes\": [{\"label\": \"t\xc3\xbcm\xf0\x9f\xa6\xb4\", \"points\": [[0,0],[1,0],[0,1]]}]}");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->shapes[0].label, "t\xc3\xbcm\xf0\x9f\xa6\xb4");
+}
+
+TEST(ParseLabelMeTest, StrayBytesOutsideStringsAreEscaped) {
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe("{\"shapes\": [\xfe\xff]}");
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("LabelMe JSON is malformed: "));
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr("\\xfe"));
+  EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
+}
+
+// A polygon with `n` points, as JSON text.
+std::string PolygonJson(int shapes, int points_per_shape) {
+  std::string json = R"({"shapes": [)";
+  for (int s = 0; s < shapes; ++s) {
+    absl::StrAppend(&json, s == 0 ? "" : ",", R"({"label": "a", "points": [)");
+    for (int i = 0; i < points_per_shape; ++i) {
+      absl::StrAppend(&json, i == 0 ? "" : ",", "[", i % 7, ",", i % 5, "]");
+    }
+    absl::StrAppend(&json, "]}");
+  }
+  return json + "]}";
+}
+
+TEST(ParseLabelMeTest, LimitsAreResourceExhaustedNamingValueLimitAndFlag) {
+  AnnotationLimits limits;
+  limits.max_points = 1000;
+  limits.max_shapes = 10;
+  const absl::StatusOr<LabelMeAnnotation> points = ParseLabelMe(PolygonJson(2, 600), limits);
+  ASSERT_FALSE(points.ok());
+  EXPECT_EQ(points.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(std::string(points.status().message()),
+            "1200 points, over the limit of 1000 (--max_annotation_points)");
+  EXPECT_TRUE(ParseLabelMe(PolygonJson(2, 500), limits).ok());
+
+  const absl::StatusOr<LabelMeAnnotation> shapes = ParseLabelMe(PolygonJson(12, 3), limits);
+  ASSERT_FALSE(shapes.ok());
+  EXPECT_EQ(shapes.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(std::string(shapes.status().message()),
+            "12 shapes, over the limit of 10 (--max_annotation_shapes)");
+  EXPECT_TRUE(ParseLabelMe(PolygonJson(10, 3), limits).ok());
+
+  const std::string text = PolygonJson(1, 3);
+  limits.max_bytes = static_cast<int64_t>(text.size()) - 1;
+  const absl::StatusOr<LabelMeAnnotation> bytes = ParseLabelMe(text, limits);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(std::string(bytes.status().message()),
+            absl::StrCat(text.size(), " bytes, over the limit of ", text.size() - 1,
+                         " (--max_annotation_bytes)"));
+  limits.max_bytes = static_cast<int64_t>(text.size());
+  EXPECT_TRUE(ParseLabelMe(text, limits).ok());
+}
+
+TEST(ParseLabelMeTest, DefaultLimits) {
+  const AnnotationLimits limits;
+  EXPECT_EQ(limits.max_bytes, 16 << 20);
+  EXPECT_EQ(limits.max_shapes, 1000);
+  EXPECT_EQ(limits.max_points, 100000);
+  const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(PolygonJson(1, 100001));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(std::string(a.status().message()), "100001 points, over the limit of 100000 (--max_annotation_points)");
+  EXPECT_TRUE(ParseLabelMe(PolygonJson(1, 100000)).ok());
+}
 
 TEST(ParseLabelMeTest, ImageDataIsNeverDecoded) {
   // Any imageData is ignored, even one that is not base64 at all.
