@@ -1,6 +1,10 @@
 // File reads and writes for the client; see file_io.h.
 #include "client/file_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +24,11 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
 absl::Status ErrnoError(int error, const std::string& what) {
   const std::string message = absl::StrCat(what, ": ", std::strerror(error));
   switch (error) {
@@ -35,28 +44,46 @@ absl::Status ErrnoError(int error, const std::string& what) {
 
 }  // namespace
 
+std::string FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a file";
+}
+
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes) {
   const std::string what = absl::StrCat("cannot read ", path);
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": it is a folder"));
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer,
+  // forever; fstat on the open descriptor then refuses anything but a regular file
+  // (no window between the check and the read).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return ErrnoError(errno, what);
+  FdCloser closer{fd};
+  struct stat info;
+  if (::fstat(fd, &info) != 0) return ErrnoError(errno, what);
+  if (!S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": it is ", FileKind(info.st_mode), ", not a regular file"));
   }
-  FilePtr file(std::fopen(path.c_str(), "rb"));
-  if (file == nullptr) return ErrnoError(errno, what);
-  if (std::fseek(file.get(), 0, SEEK_END) != 0) return ErrnoError(errno, what);
-  const long size = std::ftell(file.get());
-  if (size < 0) return ErrnoError(errno, what);
+  const int64_t size = info.st_size;
   if (size > max_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat(path, " is ", size, " bytes, over the ", max_bytes,
                      "-byte message limit (raise the client's --max-message-mb and the server's "
                      "--max_message_mb)"));
   }
-  std::rewind(file.get());
   std::string bytes(static_cast<size_t>(size), '\0');
-  if (size > 0 && std::fread(bytes.data(), 1, bytes.size(), file.get()) != bytes.size()) {
-    return ErrnoError(std::ferror(file.get()) ? errno : EIO, what);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, what);
+    if (n == 0) break;  // the file shrank while being read
+    done += static_cast<size_t>(n);
   }
+  bytes.resize(done);
   return bytes;
 }
 

@@ -1,6 +1,8 @@
 // Recursive, deterministic image discovery with annotation pairing; see image_walker.h.
 #include "client/image_walker.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -13,6 +15,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client/file_io.h"
+#include "client/utf8_text.h"
 
 namespace explainer::client {
 namespace fs = std::filesystem;
@@ -22,22 +26,74 @@ constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".bmp",
                                             ".tif", ".tiff", ".webp"};
 constexpr const char* kExtensionList = ".jpg .jpeg .png .bmp .tif .tiff .webp";
 
-bool IsFile(const fs::path& path) {
+// The absolute path of a folder with links, ".", ".." and any trailing '/'
+// resolved, so that two spellings of one folder compare equal.
+fs::path CanonicalFolder(const std::string& dir) {
   std::error_code ec;
-  return fs::is_regular_file(path, ec);
+  fs::path path = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) path = fs::absolute(dir, ec).lexically_normal();
+  while (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
+  return path;
 }
 
-// The paired annotation, or "" when there is none.
+bool IsWithin(const fs::path& path, const fs::path& root) {
+  auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return r == root.end();
+}
+
+// Why `path` must not be read, or OK. `root`: the canonical folder a link must
+// stay in; `flag` names it in the message.
+absl::Status CheckEntry(const fs::path& path, const fs::path& root, const char* flag) {
+  std::error_code ec;
+  if (!root.empty() && fs::is_symlink(fs::symlink_status(path, ec))) {
+    const fs::path target = fs::canonical(path, ec);
+    // A broken link or a loop: reading it reports why.
+    if (!ec && !IsWithin(target, root)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("not sent: ", path.string(), " is a symbolic link to ", target.string(),
+                       ", outside ", flag, " (links that leave it are not followed)"));
+    }
+  }
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("not sent: ", path.string(), " is ",
+                                                   FileKind(info.st_mode),
+                                                   ", not a regular file"));
+  }
+  return absl::OkStatus();
+}
+
+// The paired annotation, or "" when there is none. Anything but a folder pairs,
+// so that a FIFO or an outside link is reported rather than silently dropped.
 std::string FindAnnotation(const fs::path& annotations_dir, const fs::path& rel_dir,
                            const std::string& stem) {
   if (annotations_dir.empty()) return "";
   const std::string name = stem + ".json";
+  auto present = [](const fs::path& path) {
+    std::error_code ec;
+    return fs::exists(fs::symlink_status(path, ec)) && !fs::is_directory(path, ec);
+  };
   if (!rel_dir.empty()) {
     const fs::path mirrored = annotations_dir / rel_dir / name;
-    if (IsFile(mirrored)) return mirrored.string();
+    if (present(mirrored)) return mirrored.string();
   }
   const fs::path flat = annotations_dir / name;
-  return IsFile(flat) ? flat.string() : "";
+  return present(flat) ? flat.string() : "";
+}
+
+// Request ids and the annotation's checks, once the items are sorted.
+void FinishItems(std::vector<ImageItem>& items, const std::string& annotations_dir) {
+  const fs::path annotations_root =
+      annotations_dir.empty() ? fs::path() : CanonicalFolder(annotations_dir);
+  for (size_t i = 0; i < items.size(); ++i) {
+    ImageItem& item = items[i];
+    item.request_id = IsValidUtf8(item.relative_path)
+                          ? item.relative_path
+                          : absl::StrCat(i, ":", EscapeInvalidUtf8(item.relative_path));
+    if (item.skip.ok() && !item.annotation_path.empty()) {
+      item.skip = CheckEntry(item.annotation_path, annotations_root, "--annotations-dir");
+    }
+  }
 }
 
 // Gives every item a distinct output stem: "dir/stem", or "dir/stem_ext" for
@@ -100,7 +156,11 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     item.relative_path = image.filename().string();
     item.annotation_path = FindAnnotation(*annotations_dir, fs::path(), image.stem().string());
     item.output_stem = image.stem().string();
-    return std::vector<ImageItem>{item};
+    // The user named this file: a link is followed wherever it goes.
+    item.skip = CheckEntry(image, fs::path(), "--image");
+    std::vector<ImageItem> items{item};
+    FinishItems(items, options.annotations_dir);
+    return items;
   }
 
   const fs::path root(options.input_dir);
@@ -109,8 +169,18 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
         absl::StrCat("--input-dir: ", options.input_dir,
                      fs::exists(root, ec) ? " is not a folder" : " does not exist"));
   }
+  const fs::path canonical_root = CanonicalFolder(options.input_dir);
   fs::path exclude;
-  if (!options.exclude_dir.empty()) exclude = fs::weakly_canonical(options.exclude_dir, ec);
+  if (!options.exclude_dir.empty()) {
+    exclude = CanonicalFolder(options.exclude_dir);
+    if (exclude == canonical_root) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--out: ", options.exclude_dir, " is the same folder as --input-dir ", options.input_dir,
+          " (", canonical_root.string(),
+          "); a later run would read the overlays back in as images. Give --out a folder of "
+          "its own"));
+    }
+  }
 
   std::vector<ImageItem> items;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
@@ -125,8 +195,11 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     }
     const fs::directory_entry& entry = *it;
     std::error_code entry_ec;
+    // Linked folders count as folders here and are not entered (the iterator
+    // does not follow links), so a link loop cannot recurse.
     if (entry.is_directory(entry_ec)) {
-      if (!exclude.empty() && fs::weakly_canonical(entry.path(), entry_ec) == exclude) {
+      if (!exclude.empty() && !entry.is_symlink(entry_ec) &&
+          CanonicalFolder(entry.path().string()) == exclude) {
         it.disable_recursion_pending();
       }
       continue;
@@ -137,6 +210,7 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     item.path = entry.path().string();
     item.relative_path = rel.generic_string();
     item.annotation_path = FindAnnotation(*annotations_dir, rel.parent_path(), rel.stem().string());
+    item.skip = CheckEntry(entry.path(), canonical_root, "--input-dir");
     items.push_back(std::move(item));
   }
   if (items.empty()) {
@@ -147,6 +221,7 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
     return a.relative_path < b.relative_path;
   });
   AssignOutputStems(items);
+  FinishItems(items, options.annotations_dir);
   return items;
 }
 

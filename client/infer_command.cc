@@ -58,7 +58,7 @@ ItemError ClientError(const absl::Status& status) {
 ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOptions& options) {
   ItemRecord record;
   record.file = item.relative_path;
-  record.request_id = item.relative_path;
+  record.request_id = item.request_id;
   record.annotation_file = item.annotation_path;
   record.round_trip = answer.round_trip;
   if (!answer.response.ok()) {
@@ -79,11 +79,12 @@ ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOp
   explainer::v1::ExplainResult* result = response.mutable_result();
   absl::StatusOr<OutputFiles> files = WriteOutputs(
       *result, OutputRequest{options.out_dir, item.output_stem, options.heatmap, options.save_cam});
-  if (!files.ok()) {
-    record.error = ClientError(files.status());
-    return record;
+  if (files.ok()) {
+    record.outputs = *files;
+  } else {
+    // The prediction came and stays in the record; only the files are missing.
+    record.output_error = std::string(files.status().message());
   }
-  record.outputs = *files;
   // The bulky parts are on disk now; the record keeps the numbers.
   result->clear_heatmap();
   result->clear_heatmap_png();
@@ -172,8 +173,9 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
                                              options.connection.max_message_bytes});
   auto make_request = [&](size_t index) -> absl::StatusOr<ExplainRequest> {
     const ImageItem& item = items[index];
+    if (!item.skip.ok()) return item.skip;
     ExplainRequest request;
-    request.set_request_id(item.relative_path);
+    request.set_request_id(item.request_id);
     absl::StatusOr<std::string> image =
         ReadFileBytes(item.path, options.connection.max_message_bytes);
     if (!image.ok()) return image.status();

@@ -27,14 +27,17 @@ struct OutputFiles {
 };
 
 struct ItemRecord {
-  std::string file;  // relative to the input folder, '/'
-  std::string request_id;
+  std::string file;        // relative to the input folder, '/'; raw bytes
+  std::string request_id;  // valid UTF-8
   std::string annotation_file;  // the paired LabelMe file as given; empty: none
   std::optional<ItemError> error;
   // The server's result without the bulky heatmap / PNG fields (they went to
   // files). Set exactly when error is not.
   std::optional<explainer::v1::ExplainResult> result;
   OutputFiles outputs;
+  // Set when the result came but its output files could not be written (the
+  // result is kept); empty otherwise.
+  std::string output_error;
   absl::Duration round_trip = absl::ZeroDuration();  // client send to answer
 };
 

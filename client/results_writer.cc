@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/utf8_text.h"
 
 namespace explainer::client {
 namespace {
@@ -102,6 +103,7 @@ ordered_json RecordToJson(const ItemRecord& record, const std::vector<std::strin
   line["outputs"] = {{"overlay", PathOrNull(record.outputs.overlay)},
                      {"heatmap", PathOrNull(record.outputs.heatmap)},
                      {"cam", PathOrNull(record.outputs.cam)}};
+  line["output_error"] = PathOrNull(record.output_error);
   if (record.error) {
     line["error"] = {
         {"code", record.error->code},
@@ -136,8 +138,9 @@ absl::Status ResultsWriter::Add(size_t index, const ordered_json& line) {
   if (index < next_index_ || pending_.count(index) > 0) {
     return absl::InvalidArgumentError(absl::StrCat("item ", index, " was added twice"));
   }
-  // Invalid UTF-8 in a file name or server message must not abort the run.
-  pending_[index] = line.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  // A file name need not be UTF-8; its invalid bytes are written as \xHH rather
+  // than aborting the run (dump throws on them) or being lost.
+  pending_[index] = DumpJson(line);
   return WriteReady();
 }
 

@@ -22,8 +22,10 @@ namespace explainer::client {
 //  "confidence", "probabilities": {name: p}, "explained_class", "explained_index",
 //  "annotation": {"iou": {"0.3": x, ...}, "pointing_game_hit", "energy_inside",
 //  "mask_area_fraction", "shape_count"} | null, "original_size": [w, h],
-//  "outputs": {"overlay", "heatmap", "cam"}, "error": {"code", "status",
-//  "message", "source"} | null, "timings": {... "round_trip_ms"}}
+//  "outputs": {"overlay", "heatmap", "cam"}, "output_error": message | null,
+//  "error": {"code", "status", "message", "source"} | null,
+//  "timings": {... "round_trip_ms"}}
+// Strings keep their bytes; ResultsWriter escapes invalid UTF-8 as \xHH.
 // Floats are written with the shortest decimal that reads back as the same
 // float32, so 0.3f is "0.3", not 0.30000001192092896.
 nlohmann::ordered_json RecordToJson(const ItemRecord& record,

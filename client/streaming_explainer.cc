@@ -22,6 +22,11 @@ namespace {
 using explainer::v1::ExplainRequest;
 using explainer::v1::ExplainResponse;
 
+// How long Finish may take after the last read before the call is taken to be
+// still open (a message that could not be parsed). A call the server ended
+// finishes at once: its status is already in.
+constexpr absl::Duration kReadFailureGrace = absl::Seconds(1);
+
 struct InFlight {
   size_t index;
   absl::Time sent_at;
@@ -45,9 +50,20 @@ class StreamRun {
     std::thread writer([this] { WriteLoop(); });
     std::thread watchdog([this] { WatchLoop(); });
     ReadLoop();
+    // Finish waits for the server's status. After a failed read (an answer that
+    // could not be parsed) the server has not ended the call and may never do so:
+    // the watchdog then cancels it (see ReadLoop), so Finish always returns.
     writer.join();
-    watchdog.join();
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_at_ = absl::Now();
+    }
     const grpc::Status rpc_status = stream_->Finish();
+    {
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+    }
+    watchdog.join();
     return Conclude(rpc_status);
   }
 
@@ -67,7 +83,8 @@ class StreamRun {
         Deliver(
             StreamAnswer{i,
                          absl::ResourceExhaustedError(absl::StrCat(
-                             "request of ", size, " bytes is over the ", options_.max_message_bytes,
+                             "not sent: request '", request->request_id(), "' is ", size,
+                             " bytes, over the ", options_.max_message_bytes,
                              "-byte message limit (raise the client's --max-message-mb and the "
                              "server's --max_message_mb)")),
                          false, absl::ZeroDuration()});
@@ -95,6 +112,8 @@ class StreamRun {
       if (!stream_->Write(*request)) break;  // broken stream: Read reports why
     }
     stream_->WritesDone();
+    absl::MutexLock lock(&mu_);
+    writes_done_at_ = absl::Now();
   }
 
   void ReadLoop() {
@@ -117,33 +136,67 @@ class StreamRun {
         Deliver(StreamAnswer{entry.index, std::move(response), true, absl::Now() - entry.sent_at});
       }
       response = ExplainResponse();
+      absl::MutexLock lock(&mu_);
+      last_answer_at_ = absl::Now();
     }
     absl::MutexLock lock(&mu_);
     reading_done_ = true;
+    reading_done_at_ = absl::Now();
     stopped_ = true;
+    // Either the server ended the call (its status is already here, and Finish
+    // returns it at once) or a message could not be parsed (gRPC then leaves the
+    // call open, and Finish would wait for the server, perhaps forever).
+    // Cancelling now would replace the server's status with CANCELLED, so the
+    // watchdog cancels only when Finish has not returned within a short grace.
   }
 
   // Cancels the call when the oldest unanswered request is older than the answer
-  // timeout. Polls: a few wake-ups a second cost nothing next to image work.
+  // timeout, or when the server stays silent for that long after its last answer
+  // without ending the call. Runs until Finish returns, so nothing waits forever.
+  // Polls: a few wake-ups a second cost nothing next to image work.
   void WatchLoop() {
+    const absl::Duration timeout = options_.answer_timeout;
     const absl::Duration poll =
-        std::clamp(options_.answer_timeout / 20, absl::Milliseconds(10), absl::Milliseconds(250));
+        std::clamp(timeout / 20, absl::Milliseconds(10), absl::Milliseconds(250));
     absl::MutexLock lock(&mu_);
-    while (!reading_done_) {
-      mu_.AwaitWithTimeout(absl::Condition(&reading_done_), poll);
-      if (reading_done_ || !abort_status_.ok()) continue;
+    while (!finished_) {
+      mu_.AwaitWithTimeout(absl::Condition(&finished_), poll);
+      if (finished_ || !abort_status_.ok()) continue;
       const absl::Time now = absl::Now();
+      std::string late_id;
       for (const auto& [id, entry] : in_flight_) {
-        if (now - entry.sent_at > options_.answer_timeout) {
-          abort_status_ = absl::DeadlineExceededError(
-              absl::StrCat("no answer for request '", id, "' within ",
-                           absl::FormatDuration(options_.answer_timeout)));
-          stopped_ = true;
-          context_.TryCancel();
+        if (now - entry.sent_at > timeout) {
+          late_id = id;
           break;
         }
       }
+      if (reading_done_) {
+        // Finish waits for a call the server has not ended; or the writer is still
+        // stuck (in a Write the server does not take) long after the last read.
+        if (now - finishing_at_ > std::min(timeout, kReadFailureGrace) ||
+            now - reading_done_at_ > timeout) {
+          Abort(absl::DataLossError(absl::StrCat(
+              "reading the server's answers failed with ", in_flight_.size(),
+              " request(s) unanswered: the next message on the stream was not a valid "
+              "ExplainResponse (e.g. invalid UTF-8 in a string field) and the server did not "
+              "end the call; the client cancelled it")));
+        }
+      } else if (!late_id.empty()) {
+        Abort(absl::DeadlineExceededError(absl::StrCat(
+            "no answer for request '", late_id, "' within ", absl::FormatDuration(timeout))));
+      } else if (in_flight_.empty() && writes_done_at_ != absl::InfinitePast() &&
+                 now - std::max(writes_done_at_, last_answer_at_) > timeout) {
+        Abort(absl::DeadlineExceededError(
+            absl::StrCat("the server answered every request but did not end the stream within ",
+                         absl::FormatDuration(timeout))));
+      }
     }
+  }
+
+  void Abort(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    abort_status_ = std::move(status);
+    stopped_ = true;
+    context_.TryCancel();
   }
 
   void Deliver(StreamAnswer answer) {
@@ -206,6 +259,11 @@ class StreamRun {
   absl::flat_hash_map<std::string, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;  // send nothing more
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;          // Finish has returned
+  absl::Time writes_done_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_answer_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time reading_done_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time finishing_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();  // Finish called
   absl::Status abort_status_ ABSL_GUARDED_BY(mu_);  // set by the watchdog
   int unknown_answers_ ABSL_GUARDED_BY(mu_) = 0;
 

@@ -46,6 +46,12 @@ void Summary::Add(const ItemRecord& record, bool answered) {
       ++iou_counts_[at.threshold()];
     }
   }
+  if (!record.output_error.empty()) {
+    ++figures_.output_errors;
+    if (static_cast<int>(first_output_errors_.size()) < kErrorsShown) {
+      first_output_errors_.push_back(absl::StrCat(record.file, ": ", record.output_error));
+    }
+  }
   if (!record.outputs.overlay.empty()) ++figures_.overlays;
   if (!record.outputs.heatmap.empty()) ++figures_.heatmaps;
   if (!record.outputs.cam.empty()) ++figures_.cams;
@@ -77,6 +83,16 @@ std::string Summary::Format(absl::Duration wall_time, const std::string& out_dir
   if (errors > static_cast<int>(first_errors_.size())) {
     absl::StrAppend(&text, "  ... and ", errors - first_errors_.size(),
                     " more (see results.jsonl)\n");
+  }
+  if (f.output_errors > 0) {
+    absl::StrAppend(&text, "not written: ", f.output_errors,
+                    " result(s) whose output files could not be written (predictions kept in "
+                    "results.jsonl)\n");
+    for (const std::string& line : first_output_errors_) absl::StrAppend(&text, "  ", line, "\n");
+    if (f.output_errors > static_cast<int>(first_output_errors_.size())) {
+      absl::StrAppend(&text, "  ... and ", f.output_errors - first_output_errors_.size(),
+                      " more (see results.jsonl)\n");
+    }
   }
   std::vector<std::string> counts;
   for (size_t i = 0; i < f.class_counts.size(); ++i) {

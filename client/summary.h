@@ -22,6 +22,7 @@ struct SummaryFigures {
   std::map<float, double> mean_iou;  // threshold -> mean over annotated
   int pointing_hits = 0;
   int overlays = 0, heatmaps = 0, cams = 0;  // files written
+  int output_errors = 0;  // succeeded, but the output files could not be written
 };
 
 class Summary {
@@ -46,7 +47,8 @@ class Summary {
   SummaryFigures figures_;
   std::map<float, double> iou_sums_;
   std::map<float, int> iou_counts_;
-  std::vector<std::string> first_errors_;  // "file: STATUS: message"
+  std::vector<std::string> first_errors_;         // "file: STATUS: message"
+  std::vector<std::string> first_output_errors_;  // "file: message"
 };
 
 }  // namespace explainer::client

@@ -36,6 +36,7 @@
 #include "client/progress.h"
 #include "client/results_writer.h"
 #include "client/streaming_explainer.h"
+#include "client/utf8_text.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 
@@ -116,7 +117,7 @@ absl::Status WritePng(const std::string& path, const cv::Mat& bgr) {
 }
 
 absl::Status WriteJson(const std::string& path, const Json& json) {
-  return WriteFileBytes(path, json.dump(2) + "\n");
+  return WriteFileBytes(path, DumpJson(json, 2) + "\n");
 }
 
 class GalleryRun {
@@ -214,8 +215,9 @@ absl::Status GalleryRun::RunPass(const std::string& pass, const std::string& wha
                                              options_.connection.max_message_bytes});
   auto make_request = [&](size_t i) -> absl::StatusOr<ExplainRequest> {
     const Entry& entry = entries_[entries[i]];
+    if (!entry.item->skip.ok()) return entry.item->skip;
     ExplainRequest request;
-    request.set_request_id(entry.item->relative_path);
+    request.set_request_id(entry.item->request_id);
     absl::StatusOr<std::string> image =
         ReadFileBytes(entry.item->path, options_.connection.max_message_bytes);
     if (!image.ok()) return image.status();
@@ -759,11 +761,14 @@ absl::Status GalleryRun::WriteOutputs() {
     written.push_back("annotation_comparison.png");
   }
   // Documents and page.
-  const Json metrics = MetricsToJson(*metrics_);
-  const Json report =
-      options_.annotations_dir.empty() ? Json(nullptr) : AnnotationReportToJson(report_);
-  const Json gallery = {
-      {"run", RunJson()}, {"galleries", GalleriesJson()}, {"comparison", ComparisonJson()}};
+  // File names need not be UTF-8: escaped here, so that neither the JSON files nor
+  // the page (which dumps parts of them) can throw on them.
+  const Json metrics = EscapeInvalidUtf8Json(MetricsToJson(*metrics_));
+  const Json report = options_.annotations_dir.empty()
+                          ? Json(nullptr)
+                          : EscapeInvalidUtf8Json(AnnotationReportToJson(report_));
+  const Json gallery = EscapeInvalidUtf8Json(Json{
+      {"run", RunJson()}, {"galleries", GalleriesJson()}, {"comparison", ComparisonJson()}});
   if (absl::Status s = WriteJson(OutPath("metrics.json"), metrics); !s.ok()) return s;
   written.push_back("metrics.json");
   if (!report.is_null()) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 
 namespace explainer::testing {
@@ -110,7 +111,13 @@ grpc::Status FakeExplainerService::Explain(
         absl::MutexLock lock(&mu);
         --outstanding;
       }
-      stream->Write(Answer(request));
+      ExplainResponse response = Answer(request);
+      if (answered == behaviour_.garble_answer) {
+        response.clear_result();
+        response.mutable_error()->set_code(3);
+        response.mutable_error()->set_message("fake: cannot decode \xff\xfe");
+      }
+      stream->Write(response);
       ++answered;
     }
   }
@@ -118,6 +125,7 @@ grpc::Status FakeExplainerService::Explain(
   // requests (the tests give the client a window larger than the run, so it
   // finishes sending), then the stream ends OK, early.
   reader.join();
+  while (behaviour_.hold_open && !context->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
   return grpc::Status::OK;
 }
 
@@ -164,7 +172,9 @@ FakeServer::FakeServer(FakeBehaviour behaviour) : service_(behaviour) {
   address_ = absl::StrCat("127.0.0.1:", port);
 }
 
-FakeServer::~FakeServer() { server_->Shutdown(gpr_now(GPR_CLOCK_REALTIME)); }
+FakeServer::~FakeServer() { Shutdown(); }
+
+void FakeServer::Shutdown() { server_->Shutdown(gpr_now(GPR_CLOCK_REALTIME)); }
 
 std::unique_ptr<explainer::v1::Explainer::Stub> FakeServer::NewStub() const {
   return explainer::v1::Explainer::NewStub(

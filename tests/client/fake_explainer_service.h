@@ -22,6 +22,12 @@ struct FakeBehaviour {
   int stop_after = -1;
   // Never answers anything (the client's answer timeout must fire).
   bool silent = false;
+  // The answer with this ordinal (0: the first) carries invalid UTF-8 in
+  // ItemError.message: it serialises, but the client cannot parse it. -1: none.
+  int garble_answer = -1;
+  // Never ends the call on its own: waits until the client cancels it (or the
+  // server shuts down), as a busy server would.
+  bool hold_open = false;
   // Images whose bytes start with "bad" get ItemError{3, "fake: cannot decode ..."}.
 };
 
@@ -61,6 +67,8 @@ class FakeServer {
   std::string address() const { return address_; }
   FakeExplainerService& service() { return service_; }
   std::unique_ptr<explainer::v1::Explainer::Stub> NewStub() const;
+  // Ends every call now (a test's way out when the client under test hangs).
+  void Shutdown();
 
  private:
   FakeExplainerService service_;

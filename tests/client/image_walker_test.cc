@@ -1,6 +1,8 @@
 // Tests of client/image_walker: recursive discovery, pairing, output stems, errors.
 #include "client/image_walker.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -138,6 +140,114 @@ TEST(FindImagesTest, KeepsBrokenLinksSoTheyAreReportedLater) {
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
   ASSERT_TRUE(items.ok()) << items.status();
   EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png", "b.png"));
+}
+
+TEST(FindImagesTest, FifosAreKeptButNeverReadAndSayWhatTheyAre) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  ASSERT_EQ(::mkfifo(dir.Path("in/b.jpg").c_str(), 0600), 0);
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(RelativePaths(*items), ElementsAre("a.png", "b.jpg"));
+  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_EQ((*items)[1].skip.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*items)[1].skip.message(),
+            "not sent: " + dir.Path("in/b.jpg") + " is a FIFO, not a regular file");
+
+  auto image = FindImages(WalkOptions{dir.Path("in/b.jpg"), "", "", ""});
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ((*image)[0].skip.message(),
+            "not sent: " + dir.Path("in/b.jpg") + " is a FIFO, not a regular file");
+}
+
+TEST(FindImagesTest, LinksThatLeaveTheInputFolderAreNotFollowed) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write("secret.png", "private bytes");
+  std::filesystem::create_symlink(dir.Path("secret.png"), dir.Path("in/leak.png"));
+  std::filesystem::create_symlink("../in/a.png", dir.Path("in/same.png"));  // stays inside
+  std::filesystem::create_directories(dir.Path("in/sub"));
+  std::filesystem::create_directory_symlink(dir.Path("in"), dir.Path("in/sub/loop"));
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  // The linked folder (a loop) is not entered.
+  ASSERT_THAT(RelativePaths(*items), ElementsAre("a.png", "leak.png", "same.png"));
+  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_EQ((*items)[1].skip.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*items)[1].skip.message(),
+            "not sent: " + dir.Path("in/leak.png") + " is a symbolic link to " +
+                std::filesystem::canonical(dir.Path("secret.png")).string() +
+                ", outside --input-dir (links that leave it are not followed)");
+  EXPECT_TRUE((*items)[2].skip.ok()) << (*items)[2].skip;
+}
+
+TEST(FindImagesTest, AnnotationsThatAreNotFilesOrLeaveTheirFolderAreReported) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write("in/b.png", "x");
+  dir.Write("in/c.png", "x");
+  dir.Write("ann/a.json", "{}");
+  ASSERT_EQ(::mkfifo(dir.Path("ann/b.json").c_str(), 0600), 0);
+  dir.Write("elsewhere.json", "{}");
+  std::filesystem::create_symlink(dir.Path("elsewhere.json"), dir.Path("ann/c.json"));
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), dir.Path("ann"), ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 3u);
+  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_EQ((*items)[1].annotation_path, dir.Path("ann/b.json"));
+  EXPECT_EQ((*items)[1].skip.message(),
+            "not sent: " + dir.Path("ann/b.json") + " is a FIFO, not a regular file");
+  EXPECT_THAT(std::string((*items)[2].skip.message()),
+              HasSubstr("ann/c.json is a symbolic link to "));
+  EXPECT_THAT(std::string((*items)[2].skip.message()), HasSubstr("outside --annotations-dir"));
+}
+
+TEST(FindImagesTest, OutMustNotBeTheInputFolderHoweverItIsSpelled) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write("in/sub/b.png", "x");
+  std::filesystem::create_directory_symlink(dir.Path("in"), dir.Path("alias"));
+  for (const std::string& out : {dir.Path("in"), dir.Path("in/"), dir.Path("in/sub/.."),
+                                 dir.Path("in/./"), dir.Path("alias")}) {
+    auto items = FindImages(WalkOptions{"", dir.Path("in"), "", out});
+    ASSERT_FALSE(items.ok()) << out;
+    EXPECT_EQ(items.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(items.status().message()),
+                HasSubstr("--out: " + out + " is the same folder as --input-dir " +
+                          dir.Path("in")));
+    EXPECT_THAT(std::string(items.status().message()), HasSubstr("Give --out a folder of its own"));
+  }
+  // And the other way round: --input-dir spelled differently from --out.
+  auto items = FindImages(WalkOptions{"", dir.Path("in/"), "", dir.Path("alias")});
+  EXPECT_THAT(std::string(items.status().message()), HasSubstr("is the same folder as"));
+}
+
+TEST(FindImagesTest, SkipsTheOutputFolderInsideTheInputHoweverItIsSpelled) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write("in/out/a_overlay.png", "x");
+  for (const std::string& out : {dir.Path("in/out/"), dir.Path("in/sub/../out"),
+                                 dir.Path("in/./out/.")}) {
+    auto items = FindImages(WalkOptions{"", dir.Path("in/"), "", out});
+    ASSERT_TRUE(items.ok()) << items.status();
+    EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png")) << out;
+  }
+}
+
+TEST(FindImagesTest, RequestIdsAreValidUtf8AndUnique) {
+  TempDir dir;
+  dir.Write("in/a.png", "x");
+  dir.Write(std::string("in/b\xff.png"), "x");
+  dir.Write("in/b\\xff.png", "x");  // a name that looks like the escape
+  auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 3u);
+  EXPECT_EQ((*items)[0].request_id, "a.png");
+  EXPECT_EQ((*items)[1].request_id, "b\\xff.png");
+  EXPECT_EQ((*items)[2].relative_path, "b\xff.png");  // raw bytes, kept for reading
+  EXPECT_EQ((*items)[2].path, dir.Path("in/b\xff.png"));
+  EXPECT_EQ((*items)[2].request_id, "2:b\\xff.png");
+  EXPECT_EQ((*items)[2].output_stem, "b\xff");
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST(RecordToJsonTest, ResultLineHasTheDocumentedSchema) {
       R"("energy_inside":0.25,"mask_area_fraction":0.1,"shape_count":2},)"
       R"("original_size":[640,480],)"
       R"("outputs":{"overlay":"sub/IMG1.jpeg_overlay.png","heatmap":null,"cam":null},)"
-      R"("error":null,"timings":{)";
+      R"("output_error":null,"error":null,"timings":{)";
   EXPECT_EQ(line.dump().substr(0, expected_prefix.size()), expected_prefix);
   EXPECT_EQ(line["timings"]["server_total_ms"], 12.5);
   EXPECT_EQ(line["timings"]["batch_size"], 4);
@@ -105,14 +105,30 @@ TEST(ResultsWriterTest, OpenFailsWithThePath) {
               HasSubstr("cannot write /nonexistent-dir/results.jsonl: No such file"));
 }
 
-TEST(ResultsWriterTest, InvalidUtf8IsReplacedNotFatal) {
+TEST(RecordToJsonTest, ResultKeptWhenItsOutputsCouldNotBeWritten) {
+  ItemRecord record = ResultRecord("a.png", 2, {0.1f, 0.2f, 0.7f});
+  record.outputs = OutputFiles();
+  record.output_error = "cannot write /out/a_overlay.png: Is a directory";
+  const json line = RecordToJson(record, Classes());
+  EXPECT_EQ(line["predicted_class"], "Malignant");
+  EXPECT_EQ(line["output_error"], "cannot write /out/a_overlay.png: Is a directory");
+  EXPECT_TRUE(line["error"].is_null());
+  EXPECT_TRUE(line["outputs"]["overlay"].is_null());
+}
+
+TEST(ResultsWriterTest, InvalidUtf8IsEscapedNotFatal) {
   explainer::testing::TempDir dir;
   auto writer = ResultsWriter::Open(dir.Path("r.jsonl"));
   ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE((*writer)->Add(0, json{{"file", std::string("bad\xff.png")}}).ok());
+  ItemRecord record = ResultRecord(std::string("sub/b\xff\xfe.png"), 0, {0.8f, 0.1f, 0.1f});
+  record.request_id = "1:sub/b\\xff\\xfe.png";
+  ASSERT_TRUE((*writer)->Add(0, RecordToJson(record, Classes())).ok());
   ASSERT_TRUE((*writer)->Close().ok());
-  const std::string text = explainer::testing::ReadAll(dir.Path("r.jsonl"));
-  EXPECT_NO_THROW(json::parse(text));
+  const json line = json::parse(explainer::testing::ReadAll(dir.Path("r.jsonl")));
+  // The bytes are kept, readable, as \xff: not dropped or replaced by U+FFFD.
+  EXPECT_EQ(line["file"], "sub/b\\xff\\xfe.png");
+  EXPECT_EQ(line["outputs"]["overlay"], "sub/b\\xff\\xfe.png_overlay.png");
+  EXPECT_EQ(line["predicted_class"], "Normal");
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 // out-of-order answers, local errors, early end, silence.
 #include "client/streaming_explainer.h"
 
+#include <future>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/fake_explainer_service.h"
@@ -159,6 +161,78 @@ TEST(StreamingExplainerTest, SilentServerHitsTheAnswerTimeout) {
     // Two went out (the window); the other two were never sent.
     EXPECT_THAT(answer.response.status().message(),
                 HasSubstr(index < 2 ? "no answer: " : "not sent: the stream ended"));
+  }
+}
+
+// Runs `count` items on another thread and waits at most `limit` for Run to
+// return. When it does not, the server is shut down (ending the call from its
+// side, so that the test can finish) and the run is reported as hung.
+struct BoundedRun {
+  bool returned = false;
+  absl::Duration took;
+  absl::Status status;
+  std::map<size_t, StreamAnswer> answers;
+};
+BoundedRun RunWithin(absl::Duration limit, FakeServer& server, StreamingExplainer& explainer,
+                     size_t count) {
+  BoundedRun run;
+  const absl::Time start = absl::Now();
+  auto done = std::async(std::launch::async, [&] {
+    run.status = explainer.Run(
+        count, [](size_t i) { return absl::StatusOr<ExplainRequest>(Request(i)); },
+        [&](StreamAnswer answer) { run.answers.emplace(answer.index, std::move(answer)); });
+  });
+  run.returned = done.wait_for(absl::ToChronoSeconds(limit)) == std::future_status::ready;
+  run.took = absl::Now() - start;
+  if (!run.returned) server.Shutdown();
+  done.wait();
+  EXPECT_EQ(run.answers.size(), count);
+  return run;
+}
+
+TEST(StreamingExplainerTest, UnparseableAnswerCancelsTheCallAndKeepsEarlierAnswers) {
+  // The third answer has invalid UTF-8 in a proto3 string; the server then keeps
+  // the call open. The client must not wait for it: cancel, finish, report.
+  FakeBehaviour behaviour;
+  behaviour.garble_answer = 2;
+  behaviour.hold_open = true;
+  FakeServer server(behaviour);
+  auto stub = server.NewStub();
+  StreamingExplainer explainer(stub.get(), StreamOptions{1, absl::Seconds(30)});
+  const BoundedRun run = RunWithin(absl::Seconds(10), server, explainer, 5);
+  ASSERT_TRUE(run.returned) << "Run hung after an unparseable answer";
+  EXPECT_LT(run.took, absl::Seconds(5));  // not the 30 s answer timeout
+  EXPECT_EQ(run.status.code(), absl::StatusCode::kDataLoss) << run.status;
+  EXPECT_THAT(run.status.message(),
+              HasSubstr("reading the server's answers failed with 1 request(s) unanswered: the "
+                        "next message on the stream was not a valid ExplainResponse (e.g. "
+                        "invalid UTF-8 in a string field)"));
+  // Window 1: items 0 and 1 were answered before; 2 was sent, 3 and 4 were not.
+  for (size_t i : {0, 1}) {
+    ASSERT_TRUE(run.answers.at(i).response.ok()) << run.answers.at(i).response.status();
+    EXPECT_EQ(run.answers.at(i).response->request_id(), absl::StrCat("img-", i));
+  }
+  EXPECT_THAT(std::string(run.answers.at(2).response.status().message()),
+              HasSubstr("no answer: reading the server's answers failed"));
+  EXPECT_THAT(std::string(run.answers.at(4).response.status().message()),
+              HasSubstr("not sent: the stream ended: reading the server's answers failed"));
+}
+
+TEST(StreamingExplainerTest, ServerThatNeverEndsTheCallHitsTheAnswerTimeout) {
+  // Every request is answered, but the server never ends the call.
+  FakeBehaviour behaviour;
+  behaviour.hold_open = true;
+  FakeServer server(behaviour);
+  auto stub = server.NewStub();
+  StreamingExplainer explainer(stub.get(), StreamOptions{2, absl::Milliseconds(300)});
+  const BoundedRun run = RunWithin(absl::Seconds(10), server, explainer, 3);
+  ASSERT_TRUE(run.returned) << "Run ignored the answer timeout";
+  EXPECT_EQ(run.status.code(), absl::StatusCode::kDeadlineExceeded) << run.status;
+  EXPECT_THAT(run.status.message(),
+              HasSubstr("the server answered every request but did not end the stream within "
+                        "300ms"));
+  for (const auto& [index, answer] : run.answers) {
+    EXPECT_TRUE(answer.response.ok()) << index << ": " << answer.response.status();
   }
 }
 
