@@ -4,11 +4,15 @@
 // end with the documented exit status and message.
 #include "client/gallery/gallery_command.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <map>
 #include <set>
@@ -364,6 +368,53 @@ TEST_F(GalleryCommandTest, ServerDownIsExitThree) {
   options.connection.connect_timeout = absl::Milliseconds(300);
   EXPECT_EQ(Run(options), kExitServer);
   EXPECT_THAT(err_, HasSubstr("cannot reach the explainer server at"));
+}
+
+TEST_F(GalleryCommandTest, OutEqualToInputIsAUsageErrorNamingBothFlags) {
+  GalleryOptions options = Options();
+  options.out_dir = dir_.Path("in/images/..");
+  EXPECT_EQ(Run(options), kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("explainer gallery: --out: " + dir_.Path("in/images/..") +
+                              " is the same folder as --input-dir " + dir_.Path("in")));
+  EXPECT_TRUE(server_->service().streams().empty());
+  EXPECT_FALSE(fs::exists(dir_.Path("in/gallery.json")));
+}
+
+TEST_F(GalleryCommandTest, NonUtf8NamesFifosAndOutsideLinksDoNotBreakTheRun) {
+  // n\xff sorts after n5: item 15 of the walk, hence its request id.
+  dir_.Write(std::string("in/images/n\xff.png"), Png(64, 48, 30));
+  ASSERT_EQ(::mkfifo(dir_.Path("in/images/p1.png").c_str(), 0600), 0);
+  dir_.Write("secret.png", Png(64, 48, 30));
+  fs::create_symlink(dir_.Path("secret.png"), dir_.Path("in/images/q1.png"));
+  std::string csv = ReadAll(dir_.Path("in/dataset.csv"));
+  csv += std::string("n\xff.png,1,0,0,0\np1.png,1,0,0,0\nq1.png,1,1,1,0\n");
+  dir_.Write("in/dataset.csv", csv);
+  script_["15:images/n\\xff.png"] = ScriptedAnswer{{0.95f, 0.03f, 0.02f}};
+  server_ = std::make_unique<ScriptedServer>(script_);
+
+  auto run = std::async(std::launch::async, [&] { return Run(Options()); });
+  if (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    ADD_FAILURE() << "gallery blocked on the FIFO";
+    const int fd = ::open(dir_.Path("in/images/p1.png").c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  ASSERT_EQ(run.get(), kExitOk) << out_ << err_;
+  const auto streams = server_->service().streams();
+  ASSERT_FALSE(streams.empty());
+  EXPECT_EQ(Ids(streams[0]).count("15:images/n\\xff.png"), 1u);
+  EXPECT_EQ(Ids(streams[0]).count("images/p1.png"), 0u);  // never read or sent
+  EXPECT_EQ(Ids(streams[0]).count("images/q1.png"), 0u);
+
+  const Json gallery = ReadJson("gallery.json");  // parses: the name is escaped
+  EXPECT_THAT(Shown(gallery, 0, 0), ElementsAre("n\\xff.png", "n1.png"));
+  std::map<std::string, std::string> errors;
+  for (const Json& e : gallery["run"]["errors"]) errors[e["file"]] = e["message"];
+  EXPECT_EQ(errors["images/p1.png"],
+            "not sent: " + dir_.Path("in/images/p1.png") + " is a FIFO, not a regular file");
+  EXPECT_THAT(errors["images/q1.png"], HasSubstr("q1.png is a symbolic link to "));
+  EXPECT_THAT(errors["images/q1.png"], HasSubstr("outside --input-dir"));
+  EXPECT_THAT(ReadAll(dir_.Path("out/index.html")), HasSubstr("is a FIFO, not a regular file"));
+  EXPECT_THAT(out_, HasSubstr("Images: 18 found, 17 labelled, 14 predicted"));
 }
 
 TEST_F(GalleryCommandTest, MissingLabelsFileIsAUsageError) {
