@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,27 @@ void Draw(cv::Mat& canvas, const LabelMeShape& shape) {
   }
 }
 
+// Draw's cost, bounded from above (see pil_draw.h).
+int64_t Work(cv::Size size, const LabelMeShape& shape) {
+  const std::vector<cv::Point2d>& p = shape.points;
+  const std::string& type = shape.shape_type;
+  if (type == "polygon" || type == "oriented_rectangle") {
+    return internal::PilPolygonWork(size, p);
+  } else if (type == "rectangle") {
+    return internal::PilRectangleWork(size, p[0], p[1]);
+  } else if (type == "circle") {
+    const double d =
+        std::sqrt((p[0].x - p[1].x) * (p[0].x - p[1].x) + (p[0].y - p[1].y) * (p[0].y - p[1].y));
+    return internal::PilEllipseWork(size, p[0].x - d, p[0].y - d, p[0].x + d, p[0].y + d);
+  } else if (type == "line" || type == "linestrip") {
+    return internal::PilWideLineWork(size, p, kLineWidth);
+  } else if (type == "point") {
+    return internal::PilEllipseWork(size, p[0].x - kPointRadius, p[0].y - kPointRadius,
+                                    p[0].x + kPointRadius, p[0].y + kPointRadius);
+  }
+  return 0;
+}
+
 absl::Status Validate(const LabelMeShape& shape) {
   if (absl::Status s = internal::CheckShapeType(shape.shape_type); !s.ok()) {
     return ShapeError(shape, s.message());
@@ -84,7 +106,8 @@ absl::StatusOr<cv::Mat> ShapeToMask(cv::Size image_size, const LabelMeShape& sha
 }
 
 absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& annotation,
-                                                   cv::Size image_size, const ShapeFilter& filter) {
+                                                   cv::Size image_size, const ShapeFilter& filter,
+                                                   const AnnotationLimits& limits) {
   RETURN_IF_ERROR(CheckSize(image_size));
   const bool height_differs =
       annotation.image_height > 0 && annotation.image_height != image_size.height;
@@ -95,8 +118,9 @@ absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& anno
         "annotation is for a %dx%d image (imageWidth x imageHeight) but the image is %dx%d",
         annotation.image_width, annotation.image_height, image_size.width, image_size.height));
   }
-  AnnotationMask result;
-  result.mask = cv::Mat::zeros(image_size, CV_8UC1);
+  // Everything is checked, and the work counted, before anything is drawn.
+  std::vector<const LabelMeShape*> kept;
+  int64_t work = 0;
   for (size_t i = 0; i < annotation.shapes.size(); ++i) {
     const LabelMeShape& shape = annotation.shapes[i];
     if (!Keeps(filter.labels, shape.label) || !Keeps(filter.shape_types, shape.shape_type)) {
@@ -105,10 +129,21 @@ absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& anno
     if (absl::Status s = Validate(shape); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("shapes[", i, "]: ", s.message()));
     }
-    // Drawing every shape with ink 1 on one canvas is the union of their masks.
-    Draw(result.mask, shape);
-    ++result.shape_count;
+    // Saturates instead of overflowing (each term is far below 2^62).
+    work = std::min(work + Work(image_size, shape), int64_t{1} << 62);
+    kept.push_back(&shape);
   }
+  if (work > limits.max_raster_work) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "rasterising it at %dx%d costs %d work units, over the limit of %d "
+        "(--max_annotation_raster_work)",
+        image_size.width, image_size.height, work, limits.max_raster_work));
+  }
+  AnnotationMask result;
+  result.mask = cv::Mat::zeros(image_size, CV_8UC1);
+  // Drawing every shape with ink 1 on one canvas is the union of their masks.
+  for (const LabelMeShape* shape : kept) Draw(result.mask, *shape);
+  result.shape_count = static_cast<int>(kept.size());
   return result;
 }
 

@@ -28,10 +28,15 @@ struct AnnotationMask {
 };
 
 // Union of the filtered shapes. InvalidArgument when the annotation's
-// imageHeight/imageWidth are given and disagree with image_size.
+// imageHeight/imageWidth are given and disagree with image_size, or a shape is
+// invalid. ResourceExhausted, before anything is drawn, when drawing the shapes at
+// image_size would cost more than limits.max_raster_work: about one unit per pixel
+// of each shape's bounding box (clipped to the image) plus one per row each polygon
+// edge spans, plus one per step of a circle's outline walk (pil_draw.h).
 absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& annotation,
                                                    cv::Size image_size,
-                                                   const ShapeFilter& filter = {});
+                                                   const ShapeFilter& filter = {},
+                                                   const AnnotationLimits& limits = {});
 
 }  // namespace explainer::common
 

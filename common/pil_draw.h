@@ -11,6 +11,7 @@
 #ifndef EXPLAINER_COMMON_PIL_DRAW_H_
 #define EXPLAINER_COMMON_PIL_DRAW_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "opencv2/core.hpp"
@@ -32,6 +33,15 @@ void PilEllipse(cv::Mat& canvas, double x0, double y0, double x1, double y1);
 // ImageDraw.line(points, fill=1, width=width) for width > 1: one 4-vertex polygon
 // per segment, no joints; a zero-length segment sets one pixel.
 void PilWideLine(cv::Mat& canvas, const std::vector<cv::Point2d>& points, int width);
+
+// Upper bounds of what the calls above cost on a canvas of `canvas` size, in work
+// units of about one pixel written (an edge visited on a scan row counts as a few
+// pixels). Cheap to compute (linear in the points), so the cost of a hostile shape
+// can be refused before it is drawn.
+int64_t PilPolygonWork(cv::Size canvas, const std::vector<cv::Point2d>& points);
+int64_t PilRectangleWork(cv::Size canvas, cv::Point2d a, cv::Point2d b);
+int64_t PilEllipseWork(cv::Size canvas, double x0, double y0, double x1, double y1);
+int64_t PilWideLineWork(cv::Size canvas, const std::vector<cv::Point2d>& points, int width);
 
 }  // namespace explainer::common::internal
 
