@@ -14,6 +14,7 @@
 #include "common/mask.h"
 #include "common/overlay.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 #include "opencv2/imgproc.hpp"
 
 namespace explainer::server {
@@ -126,7 +127,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   // The annotation only feeds the report, which needs the CAM.
   if (item.explain && !request.annotation_json().empty()) {
     absl::StatusOr<common::LabelMeAnnotation> annotation =
-        common::ParseLabelMe(request.annotation_json());
+        common::ParseLabelMe(request.annotation_json(), limits.annotation);
     if (!annotation.ok()) return WithPrefix("annotation_json: ", annotation.status());
     common::ShapeFilter filter;
     filter.labels.assign(options.annotation_labels().begin(),
@@ -134,7 +135,8 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
     filter.shape_types.assign(options.annotation_shape_types().begin(),
                               options.annotation_shape_types().end());
     absl::StatusOr<common::AnnotationMask> mask =
-        common::RasterizeAnnotation(*annotation, cv::Size(rgb->cols, rgb->rows), filter);
+        common::RasterizeAnnotation(*annotation, cv::Size(rgb->cols, rgb->rows), filter,
+                                    limits.annotation);
     if (!mask.ok()) return WithPrefix("annotation_json: ", mask.status());
     // Same nearest-neighbour resize ScoreHeatmap applies; a same-size mask then
     // passes through it unchanged, so the report is identical.
@@ -263,7 +265,7 @@ v1::ExplainResponse ErrorResponse(const std::string& request_id,
   response.set_request_id(request_id);
   v1::ItemError* error = response.mutable_error();
   error->set_code(static_cast<int>(status.code()));
-  error->set_message(std::string(status.message()));
+  error->set_message(common::ToValidUtf8(status.message(), kMaxErrorMessageBytes));
   return response;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/labelme.h"
 #include "common/preprocess.h"
 #include "explainer/v1/explainer.pb.h"
 #include "opencv2/core.hpp"
@@ -28,7 +29,12 @@ struct ItemLimits {
   // The server's send limit: a bigger answer would fail the whole call (the stream),
   // so it becomes a per-item error instead.
   int64_t max_response_bytes = 64LL * 1024 * 1024;
+  // Annotation size and rasterising cost (--max_annotation_* flags).
+  common::AnnotationLimits annotation;
 };
+
+// Longest ItemError.message sent; longer ones are cut (at a UTF-8 boundary).
+inline constexpr size_t kMaxErrorMessageBytes = 2048;
 
 // More thresholds than anyone needs for a report; stops a request from asking for
 // millions of IoU computations.
@@ -90,7 +96,9 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
 v1::ExplainResponse ResultResponse(const std::string& request_id,
                                    v1::ExplainResult result, const ItemLimits& limits);
 
-// The per-item error answer: code is the absl (= gRPC) code number.
+// The per-item error answer: code is the absl (= gRPC) code number. The message is
+// made valid UTF-8 (invalid bytes written as \xNN, since proto3 strings must be
+// UTF-8 and clients refuse others) and cut to kMaxErrorMessageBytes.
 v1::ExplainResponse ErrorResponse(const std::string& request_id,
                                   const absl::Status& status);
 

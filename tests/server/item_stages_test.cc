@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/utf8.h"
 #include "opencv2/imgcodecs.hpp"
 #include "tests/server/test_support.h"
 
@@ -212,6 +213,65 @@ TEST(PrepareItemTest, AnnotationForAnotherImageSize) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()),
               StartsWith("annotation_json: annotation is for a 400x300"));
+}
+
+// The issue's crash: 100,000 nested arrays in points used to overflow the stack.
+TEST(PrepareItemTest, DeeplyNestedAnnotationIsRefused) {
+  v1::ExplainRequest request = Request(PngBytes(40, 30));
+  request.set_annotation_json(absl::StrCat(R"({"shapes": [{"label": "a", "points": )",
+                                           std::string(100000, '['), "1",
+                                           std::string(100000, ']'), "}]}"));
+  const absl::Status status = PrepareStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: LabelMe JSON is nested deeper than 32 levels"));
+}
+
+TEST(PrepareItemTest, AnnotationLimitsAreResourceExhausted) {
+  v1::ExplainRequest request = Request(PngBytes(40, 30));
+  request.set_annotation_json(LabelMeJson(40, 30, {{"tumor", 1, 1, 5, 5}, {"b", 2, 2, 9, 9}}));
+  ItemLimits limits;
+  limits.annotation.max_shapes = 1;
+  absl::Status status = PrepareStatus(request, limits);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(),
+            "annotation_json: 2 shapes, over the limit of 1 (--max_annotation_shapes)");
+
+  limits = ItemLimits();
+  limits.annotation.max_points = 3;
+  status = PrepareStatus(request, limits);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: 4 points, over the limit of 3 "
+                         "(--max_annotation_points)"));
+
+  limits = ItemLimits();
+  limits.annotation.max_bytes = 10;
+  status = PrepareStatus(request, limits);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr(" bytes, over the limit of 10 "
+                                                       "(--max_annotation_bytes)"));
+
+  limits = ItemLimits();
+  limits.annotation.max_raster_work = 10;
+  status = PrepareStatus(request, limits);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: rasterising it at 40x30 costs "));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("over the limit of 10 (--max_annotation_raster_work)"));
+}
+
+TEST(PrepareItemTest, InvalidUtf8InAnnotationIsEscapedInTheMessage) {
+  v1::ExplainRequest request = Request(PngBytes(40, 30));
+  request.set_annotation_json(
+      "{\"shapes\": [{\"label\": \"\xff\xfe\", \"points\": [[0,0],[1,0],[0,1]]}]}");
+  const absl::Status status = PrepareStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith("annotation_json: shapes[0].label: invalid UTF-8 (byte \\xff"));
+  const v1::ExplainResponse response = ErrorResponse("r1", status);
+  EXPECT_TRUE(common::IsValidUtf8(response.error().message()));
 }
 
 TEST(PrepareItemTest, AnnotationIgnoredWhenTheExplanationIsSkipped) {
@@ -420,6 +480,21 @@ TEST(ErrorResponseTest, CarriesIdCodeNumberAndMessage) {
   ASSERT_TRUE(response.has_error());
   EXPECT_EQ(response.error().code(), 8);
   EXPECT_EQ(response.error().message(), "too big");
+}
+
+// Defence in depth: whatever a stage puts in a message, the wire gets valid UTF-8
+// (proto3 strings; Python clients fail to parse others) of bounded length.
+TEST(ErrorResponseTest, MessageIsValidUtf8AndBounded) {
+  const v1::ExplainResponse escaped =
+      ErrorResponse("abc", absl::InvalidArgumentError("label \"tum\xffor\" \xc3\xbc"));
+  EXPECT_EQ(escaped.error().message(), "label \"tum\\xffor\" \xc3\xbc");
+
+  const v1::ExplainResponse cut =
+      ErrorResponse("abc", absl::InvalidArgumentError(std::string(100000, '\xff')));
+  EXPECT_LE(cut.error().message().size(), kMaxErrorMessageBytes);
+  EXPECT_THAT(cut.error().message(), StartsWith("\\xff\\xff"));
+  EXPECT_THAT(cut.error().message(), ::testing::EndsWith("..."));
+  EXPECT_TRUE(common::IsValidUtf8(cut.error().message()));
 }
 
 }  // namespace
