@@ -18,6 +18,8 @@ PACKAGES=(
   bazel-bootstrap
   # reference computations, model export and demo training
   python3 python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
+  # soak test (tests/soak): gRPC client and messages for Debian's python3
+  python3-grpcio python3-protobuf
   # browser test of the gallery page
   chromium
 )
