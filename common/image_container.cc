@@ -210,6 +210,12 @@ absl::StatusOr<ImageHeader> ReadTiffHeader(absl::string_view b) {
     if (entry + 12 > b.size()) return TruncatedHeader(kF, b.size());
     const uint32_t tag = u16(entry);
     if (tag != 256 && tag != 257) continue;
+    // libtiff keeps the first of a repeated tag; a check that kept another could be
+    // told 10x10 while the decoder allocates 20000x20000. A repeat is corrupt.
+    if ((tag == 256 ? width : height) >= 0) {
+      return Truncated(kF, absl::StrFormat("first IFD holds %s (tag %d) twice",
+                                           tag == 256 ? "ImageWidth" : "ImageLength", tag));
+    }
     const uint32_t type = u16(entry + 2);
     int64_t value;
     if (type == 3) {  // SHORT: left-justified in the value field in both orders
@@ -295,15 +301,6 @@ std::optional<ImageFormat> SniffFormat(absl::string_view b) {
   return std::nullopt;
 }
 
-std::string FirstBytesHex(absl::string_view bytes) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size() && i < 8; ++i) {
-    if (i > 0) out += ' ';
-    absl::StrAppendFormat(&out, "%02x", Byte(bytes, i));
-  }
-  return out;
-}
-
 absl::Status CheckContainerComplete(ImageFormat format, absl::string_view bytes) {
   switch (format) {
     case ImageFormat::kJpeg: {
@@ -345,9 +342,10 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
   if (bytes.empty()) return absl::InvalidArgumentError("image is empty (0 bytes)");
   const std::optional<ImageFormat> format = internal::SniffFormat(bytes);
   if (!format.has_value()) {
+    // The file's own bytes are not echoed: they may be anything (not UTF-8, private).
     return absl::InvalidArgumentError(absl::StrFormat(
-        "not a supported image (first bytes %s): expected JPEG, PNG, BMP, TIFF or WebP",
-        internal::FirstBytesHex(bytes)));
+        "not a supported image (%d bytes, no JPEG, PNG, BMP, TIFF or WebP signature)",
+        bytes.size()));
   }
   switch (*format) {
     case ImageFormat::kJpeg:

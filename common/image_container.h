@@ -19,9 +19,6 @@ const char* FormatName(ImageFormat format);
 // The format from the magic bytes alone; nullopt when none matches.
 std::optional<ImageFormat> SniffFormat(absl::string_view bytes);
 
-// Up to the first 8 bytes as lowercase hex ("89 50 4e 47"), for messages.
-std::string FirstBytesHex(absl::string_view bytes);
-
 // OK when the container is complete, so that a decoder that tolerates missing data
 // (libjpeg fills a cut-off JPEG with gray and only warns) cannot hide truncation:
 // JPEG: the marker walk reaches the end-of-image marker FF D9 of the main image

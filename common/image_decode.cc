@@ -46,8 +46,9 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
     // orientation applied for JPEG, PNG and TIFF.
     bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
+    // e.err only: what() adds OpenCV's version and source path.
     return absl::InvalidArgumentError(
-        absl::StrFormat("truncated or corrupt %s: decoder failed (%s)", name, e.what()));
+        absl::StrFormat("truncated or corrupt %s: decoder failed (%s)", name, e.err));
   }
   if (bgr.empty()) {
     return absl::InvalidArgumentError(

@@ -30,7 +30,7 @@ absl::StatusOr<std::string> EncodePng(const cv::Mat& image) {
       return absl::InternalError("cv::imencode(.png) failed");
     }
   } catch (const cv::Exception& e) {
-    return absl::InternalError(absl::StrFormat("cv::imencode(.png) failed: %s", e.what()));
+    return absl::InternalError(absl::StrFormat("cv::imencode(.png) failed: %s", e.err));
   }
   return std::string(buffer.begin(), buffer.end());
 }

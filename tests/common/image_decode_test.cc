@@ -1,9 +1,11 @@
 // DecodeImage: every format to RGB8, EXIF orientation, limits and bad inputs.
 #include "common/image_decode.h"
 
+#include <array>
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -180,8 +182,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"huge_header.png", absl::StatusCode::kResourceExhausted,
                  "image is 100000x100000 = 10000000000 pixels, over the limit of 67108864"},
         BadInput{"text_as.png", absl::StatusCode::kInvalidArgument,
-                 "not a supported image (first bytes 68 65 6c 6c 6f 2c 20 74): expected "
-                 "JPEG, PNG, BMP, TIFF or WebP"},
+                 "not a supported image (43 bytes, no JPEG, PNG, BMP, TIFF or WebP "
+                 "signature)"},
         BadInput{"truncated.jpg", absl::StatusCode::kInvalidArgument,
                  "truncated or corrupt JPEG: no end-of-image marker (FF D9)"},
         BadInput{"truncated_eoi_in_comment.jpg", absl::StatusCode::kInvalidArgument,
@@ -194,6 +196,44 @@ INSTANTIATE_TEST_SUITE_P(
                  "truncated or corrupt BMP: decoder failed"},
         BadInput{"truncated.tif", absl::StatusCode::kInvalidArgument,
                  "truncated or corrupt TIFF: decoder failed"}));
+
+// Little-endian TIFF whose only IFD lists `entries` (tag, type, value), then 100
+// bytes of 8-bit gray strip data.
+std::string TiffWithEntries(const std::vector<std::array<uint32_t, 3>>& entries) {
+  auto le16 = [](uint32_t v) { return std::string{char(v & 0xFF), char((v >> 8) & 0xFF)}; };
+  auto le32 = [&](uint32_t v) { return le16(v & 0xFFFF) + le16(v >> 16); };
+  const uint32_t data_offset = 8 + 2 + 12 * static_cast<uint32_t>(entries.size()) + 4;
+  std::string tiff = std::string("II*\0", 4) + le32(8) + le16(entries.size());
+  for (const auto& [tag, type, value] : entries) {
+    const uint32_t v = tag == 273 ? data_offset : value;  // StripOffsets
+    tiff += le16(tag) + le16(type) + le32(1) + (type == 3 ? le16(v) + le16(0) : le32(v));
+  }
+  return tiff + le32(0) + std::string(100, '\x80');
+}
+
+// The bypass: ImageWidth/ImageLength twice, 20000 first, then 10. The header
+// check kept the last (10x10, under the limit) while libtiff decodes with the first.
+TEST(DecodeImageTest, TiffWithARepeatedSizeTagIsCorrupt) {
+  constexpr uint32_t kShort = 3, kLong = 4;
+  const std::vector<std::array<uint32_t, 3>> common_tags = {
+      {258, kShort, 8}, {259, kShort, 1}, {262, kShort, 1}, {273, kLong, 0},
+      {277, kShort, 1}, {278, kLong, 10}, {279, kLong, 100}};
+  std::vector<std::array<uint32_t, 3>> twice = {
+      {256, kLong, 20000}, {257, kLong, 20000}, {256, kShort, 10}, {257, kShort, 10}};
+  twice.insert(twice.end(), common_tags.begin(), common_tags.end());
+  const absl::StatusOr<cv::Mat> image = DecodeImage(TiffWithEntries(twice));
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(image.status().message()),
+            "truncated or corrupt TIFF: first IFD holds ImageWidth (tag 256) twice");
+
+  // The same file with each size once decodes (so the builder above is a real TIFF).
+  std::vector<std::array<uint32_t, 3>> once = {{256, kShort, 10}, {257, kShort, 10}};
+  once.insert(once.end(), common_tags.begin(), common_tags.end());
+  const absl::StatusOr<cv::Mat> good = DecodeImage(TiffWithEntries(once));
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->size(), cv::Size(10, 10));
+}
 
 TEST(DecodeImageTest, EmptyBytes) {
   const absl::StatusOr<cv::Mat> image = DecodeImage("");
