@@ -26,16 +26,6 @@ constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".bmp",
                                             ".tif", ".tiff", ".webp"};
 constexpr const char* kExtensionList = ".jpg .jpeg .png .bmp .tif .tiff .webp";
 
-// The absolute path of a folder with links, ".", ".." and any trailing '/'
-// resolved, so that two spellings of one folder compare equal.
-fs::path CanonicalFolder(const std::string& dir) {
-  std::error_code ec;
-  fs::path path = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-  if (ec) path = fs::absolute(dir, ec).lexically_normal();
-  while (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
-  return path;
-}
-
 bool IsWithin(const fs::path& path, const fs::path& root) {
   auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
   return r == root.end();
@@ -129,6 +119,14 @@ absl::StatusOr<fs::path> CheckAnnotationsDir(const std::string& dir) {
 }
 
 }  // namespace
+
+std::filesystem::path CanonicalFolder(const std::string& dir) {
+  std::error_code ec;
+  fs::path path = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) path = fs::absolute(dir, ec).lexically_normal();
+  while (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
+  return path;
+}
 
 bool HasImageExtension(absl::string_view path) {
   const std::string ext = absl::AsciiStrToLower(fs::path(std::string(path)).extension().string());

@@ -2,6 +2,7 @@
 #ifndef EXPLAINER_CLIENT_IMAGE_WALKER_H_
 #define EXPLAINER_CLIENT_IMAGE_WALKER_H_
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct WalkOptions {
   // input_dir is refused.
   std::string exclude_dir;
 };
+
+// The absolute path of a folder with links, ".", ".." and any trailing '/'
+// resolved (as far as it exists), so that two spellings of one folder compare equal.
+std::filesystem::path CanonicalFolder(const std::string& dir);
 
 // True for .jpg .jpeg .png .bmp .tif .tiff .webp in any case.
 bool HasImageExtension(absl::string_view path);

@@ -173,7 +173,7 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
   table.source = dir;
   std::error_code ec;
   fs::path exclude;
-  if (!exclude_dir.empty()) exclude = fs::weakly_canonical(exclude_dir, ec);
+  if (!exclude_dir.empty()) exclude = CanonicalFolder(exclude_dir);
   std::vector<fs::path> class_dirs;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->is_directory(ec)) class_dirs.push_back(it->path());
@@ -185,12 +185,12 @@ absl::StatusOr<LabelTable> ReadClassFolders(const std::string& dir,
   std::sort(class_dirs.begin(), class_dirs.end());
   for (const fs::path& class_dir : class_dirs) {
     std::error_code walk_ec;
-    if (!exclude.empty() && fs::weakly_canonical(class_dir, walk_ec) == exclude) continue;
+    if (!exclude.empty() && CanonicalFolder(class_dir.string()) == exclude) continue;
     std::vector<fs::path> images;
     for (fs::recursive_directory_iterator it(class_dir, walk_ec), end; !walk_ec && it != end;
          it.increment(walk_ec)) {
       if (!exclude.empty() && it->is_directory(walk_ec) &&
-          fs::weakly_canonical(it->path(), walk_ec) == exclude) {
+          CanonicalFolder(it->path().string()) == exclude) {
         it.disable_recursion_pending();
         continue;
       }

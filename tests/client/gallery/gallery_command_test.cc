@@ -417,6 +417,24 @@ TEST_F(GalleryCommandTest, NonUtf8NamesFifosAndOutsideLinksDoNotBreakTheRun) {
   EXPECT_THAT(out_, HasSubstr("Images: 18 found, 17 labelled, 14 predicted"));
 }
 
+TEST_F(GalleryCommandTest, OutInsideClassFoldersIsSkippedHoweverItIsSpelled) {
+  // Labels from class folders that also hold --out, given with ".." and a
+  // trailing '/': a previous run's gallery must not become a class "out".
+  dir_.Write("cf/Normal/n1.png", Png(40, 40, 90));
+  dir_.Write("cf/Benign/b1.png", Png(40, 40, 120));
+  dir_.Write("cf/out/gallery_Normal.png", Png(40, 40, 10));
+  script_["Normal/n1.png"] = ScriptedAnswer{{0.9f, 0.05f, 0.05f}};
+  script_["Benign/b1.png"] = ScriptedAnswer{{0.1f, 0.8f, 0.1f}};
+  server_ = std::make_unique<ScriptedServer>(script_);
+  GalleryOptions options = Options();
+  options.input_dir = dir_.Path("cf");
+  options.labels = dir_.Path("cf");
+  options.annotations_dir = "";
+  options.out_dir = dir_.Path("cf/new/../out/");  // "new" does not exist yet
+  ASSERT_EQ(Run(options), kExitOk) << err_;
+  EXPECT_THAT(out_, HasSubstr("Images: 2 found, 2 labelled, 2 predicted"));
+}
+
 TEST_F(GalleryCommandTest, MissingLabelsFileIsAUsageError) {
   GalleryOptions options = Options();
   options.labels = dir_.Path("nope.csv");
