@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "common/exif_orientation.h"
 #include "common/image_container.h"
+#include "common/jpeg_scan_check.h"
 #include "common/status_macros.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
@@ -32,6 +33,7 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
                         header.height, pixels, options.max_pixels));
   }
   RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
+  if (header.format == ImageFormat::kJpeg) RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
 
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return absl::ResourceExhaustedError(

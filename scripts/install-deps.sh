@@ -9,7 +9,7 @@ PACKAGES=(
   # C++ libraries
   libtorch-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libopencv-dev libabsl-dev nlohmann-json3-dev
+  libopencv-dev libabsl-dev nlohmann-json3-dev libjpeg62-turbo-dev
   googletest libgtest-dev libgmock-dev
   # fuzzing and sanitizer builds (scripts/fuzz.sh: clang + libFuzzer; gcc's ASan/TSan
   # runtimes come with build-essential)

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
+#include "opencv2/imgcodecs.hpp"
 #include "tests/common/fixture_patterns.h"
 #include "tests/common/test_files.h"
 
@@ -254,7 +255,7 @@ TEST(DecodeImageTest, OversizedHeaderIsRejectedBeforeDecoding) {
 
 TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
   // SOI, a frame header, a scan header and garbage, then EOI: the walk passes and
-  // libjpeg must refuse (no Huffman tables).
+  // libjpeg must refuse (no quantisation or Huffman tables).
   std::string jpeg("\xFF\xD8", 2);
   jpeg += std::string("\xFF\xC0\x00\x0B\x08\x00\x10\x00\x10\x01\x01\x11\x00", 13);
   jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
@@ -263,7 +264,59 @@ TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
   const absl::StatusOr<cv::Mat> image = DecodeImage(jpeg);
   ASSERT_FALSE(image.ok());
   EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(image.status().message(), HasSubstr("truncated or corrupt JPEG: decoder failed"));
+  EXPECT_EQ(std::string(image.status().message()),
+            "truncated or corrupt JPEG: Quantization table 0x00 was not defined");
+}
+
+// A JPEG of noise (so that its scan is long), as OpenCV encodes it.
+std::string NoiseJpeg(int width, int height) {
+  cv::Mat noise(height, width, CV_8UC3);
+  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(256));
+  std::vector<uint8_t> bytes;
+  EXPECT_TRUE(cv::imencode(".jpg", noise, bytes));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Where the first scan's entropy-coded data starts (after the SOS segment).
+size_t ScanDataStart(const std::string& jpeg) {
+  const size_t sos = jpeg.find("\xFF\xDA");
+  EXPECT_NE(sos, std::string::npos);
+  return sos + 2 + ((static_cast<uint8_t>(jpeg[sos + 2]) << 8) | static_cast<uint8_t>(jpeg[sos + 3]));
+}
+
+// The first file: cut in the middle of its scan, FF D9 put back on the end.
+// Every marker is in place, and OpenCV's imdecode (libjpeg only warns) returned the
+// image with its lower half gray.
+TEST(DecodeImageTest, JpegCutInTheMiddleOfItsScanIsTruncated) {
+  const std::string whole = NoiseJpeg(256, 256);
+  ASSERT_TRUE(DecodeImage(whole).ok());
+  const size_t data = ScanDataStart(whole);
+  std::string cut = whole.substr(0, data + (whole.size() - data) / 2);
+  if (cut.back() == '\xFF') cut.pop_back();  // not half a stuffed byte
+  cut += std::string("\xFF\xD9", 2);
+  const absl::StatusOr<cv::Mat> image = DecodeImage(cut);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(image.status().message()),
+            "truncated or corrupt JPEG: premature end of data segment");
+}
+
+// The second file: a few hundred bytes whose frame header says 8192 x 8192
+// (within the pixel limit) decoded into 200 MB of gray.
+TEST(DecodeImageTest, JpegWhoseFrameIsFarLargerThanItsDataIsCorrupt) {
+  std::string jpeg = NoiseJpeg(8, 8);
+  ASSERT_LT(jpeg.size(), 1000u);
+  const size_t sof = jpeg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  jpeg.replace(sof + 5, 4, std::string("\x20\x00\x20\x00", 4));  // height, width 8192
+  const absl::StatusOr<ImageHeader> header = ReadImageHeader(jpeg);
+  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_EQ(header->width, 8192);
+  const absl::StatusOr<cv::Mat> image = DecodeImage(jpeg);
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(image.status().message()),
+            "truncated or corrupt JPEG: premature end of data segment");
 }
 
 TEST(DecodeImageTest, CorruptPngDataWithCompleteStructure) {
