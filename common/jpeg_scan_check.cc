@@ -28,12 +28,12 @@ struct ErrorManager {
 // Warnings that mean the coded pixel data is short or damaged.
 bool IsDataWarning(int code) {
   switch (code) {
-    case JWRN_HIT_MARKER:          // "Corrupt JPEG data: premature end of data segment"
-    case JWRN_JPEG_EOF:            // "Premature end of JPEG file"
-    case JWRN_HUFF_BAD_CODE:       // "Corrupt JPEG data: bad Huffman code"
-    case JWRN_MUST_RESYNC:         // "Corrupt JPEG data: found marker ... instead of RST"
-    case JWRN_NOT_SEQUENTIAL:      // "Invalid SOS parameters for sequential JPEG"
-    case JWRN_BOGUS_PROGRESSION:   // "Inconsistent progression sequence ..."
+    case JWRN_HIT_MARKER:         // "Corrupt JPEG data: premature end of data segment"
+    case JWRN_JPEG_EOF:           // "Premature end of JPEG file"
+    case JWRN_HUFF_BAD_CODE:      // "Corrupt JPEG data: bad Huffman code"
+    case JWRN_MUST_RESYNC:        // "Corrupt JPEG data: found marker ... instead of RST"
+    case JWRN_NOT_SEQUENTIAL:     // "Invalid SOS parameters for sequential JPEG"
+    case JWRN_BOGUS_PROGRESSION:  // "Inconsistent progression sequence ..."
       return true;
     default:
       return false;

@@ -109,8 +109,7 @@ class LabelMeSax {
   }
   bool end_object() { return Close(); }
   bool end_array() { return Close(); }
-  bool parse_error(size_t position, const std::string& /*last_token*/,
-                   const Json::exception& e) {
+  bool parse_error(size_t position, const std::string& /*last_token*/, const Json::exception& e) {
     const std::string path = Path();
     const std::string where = path.empty() ? "" : absl::StrCat(" (in ", path, ")");
     // nlohmann's text quotes the bytes it read last, which may be anything.
@@ -127,8 +126,7 @@ class LabelMeSax {
           absl::StrCat(path.empty() ? "LabelMe JSON" : path, ": invalid UTF-8 (byte ", byte,
                        " at offset ", offset, "); every string must be UTF-8: ", what));
     } else {
-      error_ =
-          absl::InvalidArgumentError(absl::StrCat("LabelMe JSON is malformed: ", what, where));
+      error_ = absl::InvalidArgumentError(absl::StrCat("LabelMe JSON is malformed: ", what, where));
     }
     return false;
   }
@@ -210,8 +208,8 @@ class LabelMeSax {
   bool Open(bool array) {
     if (frames_.size() >= static_cast<size_t>(kMaxLabelMeJsonDepth)) {
       error_ = absl::InvalidArgumentError(absl::StrCat("LabelMe JSON is nested deeper than ",
-                                                       kMaxLabelMeJsonDepth, " levels (at ",
-                                                       Path(), ")"));
+                                                       kMaxLabelMeJsonDepth, " levels (at ", Path(),
+                                                       ")"));
       return false;  // stops the parser before it goes deeper
     }
     const Place place = Begin(array);
@@ -301,7 +299,8 @@ absl::Status ReadImageDimension(const Json& root, const char* key, int* out) {
 
 absl::StatusOr<cv::Point2d> ReadPoint(const Json& value, const std::string& path) {
   if (!value.is_array() || value.size() != 2 || !value[0].is_number() || !value[1].is_number()) {
-    return FieldError(path, absl::StrCat("expected [x, y] with two numbers, got ", DescribePoint(value)));
+    return FieldError(path,
+                      absl::StrCat("expected [x, y] with two numbers, got ", DescribePoint(value)));
   }
   const cv::Point2d point(value[0].get<double>(), value[1].get<double>());
   if (!std::isfinite(point.x) || !std::isfinite(point.y)) {

@@ -134,10 +134,10 @@ absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& anno
     kept.push_back(&shape);
   }
   if (work > limits.max_raster_work) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "rasterising it at %dx%d costs %d work units, over the limit of %d "
-        "(--max_annotation_raster_work)",
-        image_size.width, image_size.height, work, limits.max_raster_work));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("rasterising it at %dx%d costs %d work units, over the limit of %d "
+                        "(--max_annotation_raster_work)",
+                        image_size.width, image_size.height, work, limits.max_raster_work));
   }
   AnnotationMask result;
   result.mask = cv::Mat::zeros(image_size, CV_8UC1);

@@ -57,7 +57,8 @@ std::string ToValidUtf8(absl::string_view text, size_t max_bytes) {
   constexpr absl::string_view kEllipsis = "...";
   std::string out;
   // Stops one byte past the bound: enough to know the text must be cut.
-  for (size_t i = 0; i < text.size() && (max_bytes == std::string::npos || out.size() <= max_bytes);) {
+  for (size_t i = 0;
+       i < text.size() && (max_bytes == std::string::npos || out.size() <= max_bytes);) {
     const size_t length = SequenceLength(text, i);
     if (length == 0) {
       absl::StrAppendFormat(&out, "\\x%02x", static_cast<uint8_t>(text[i]));

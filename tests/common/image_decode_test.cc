@@ -281,7 +281,8 @@ std::string NoiseJpeg(int width, int height) {
 size_t ScanDataStart(const std::string& jpeg) {
   const size_t sos = jpeg.find("\xFF\xDA");
   EXPECT_NE(sos, std::string::npos);
-  return sos + 2 + ((static_cast<uint8_t>(jpeg[sos + 2]) << 8) | static_cast<uint8_t>(jpeg[sos + 3]));
+  return sos + 2 +
+         ((static_cast<uint8_t>(jpeg[sos + 2]) << 8) | static_cast<uint8_t>(jpeg[sos + 3]));
 }
 
 // The first file: cut in the middle of its scan, FF D9 put back on the end.

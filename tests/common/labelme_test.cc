@@ -176,9 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
 #undef POLY
 
 // `levels` nested arrays around a 1: "[[[...[1]...]]]".
-std::string Nested(int levels) {
-  return std::string(levels, '[') + "1" + std::string(levels, ']');
-}
+std::string Nested(int levels) { return std::string(levels, '[') + "1" + std::string(levels, ']'); }
 
 // 100,000 levels used to crash the server: building the error message dumped the
 // value recursively and overflowed the stack. Now the parser stops at the bound.
@@ -196,7 +194,8 @@ TEST(ParseLabelMeTest, DeepNestingIsRefusedWhereverItIs) {
     const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(files[i]);
     ASSERT_FALSE(a.ok()) << i;
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(a.status().message()), HasSubstr("LabelMe JSON is nested deeper than 32 levels"));
+    EXPECT_THAT(std::string(a.status().message()),
+                HasSubstr("LabelMe JSON is nested deeper than 32 levels"));
     EXPECT_THAT(std::string(a.status().message()), HasSubstr(where[i]));
   }
 }
@@ -206,7 +205,8 @@ TEST(ParseLabelMeTest, NestingUpToTheBoundIsOnlyATypeError) {
   const absl::StatusOr<LabelMeAnnotation> a =
       ParseLabelMe(absl::StrCat(R"({"shapes": [], "imageHeight": )", Nested(31), "}"));
   ASSERT_FALSE(a.ok());
-  EXPECT_EQ(std::string(a.status().message()), "imageHeight: expected a positive integer, got an array");
+  EXPECT_EQ(std::string(a.status().message()),
+            "imageHeight: expected a positive integer, got an array");
   const absl::StatusOr<LabelMeAnnotation> b =
       ParseLabelMe(absl::StrCat(R"({"shapes": [], "imageHeight": )", Nested(32), "}"));
   ASSERT_FALSE(b.ok());
@@ -217,11 +217,12 @@ TEST(ParseLabelMeTest, BadValuesAreDescribedBriefly) {
   const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(
       R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[[1,2],{"x":1},3,4,5]]}]})");
   ASSERT_FALSE(a.ok());
-  EXPECT_EQ(std::string(a.status().message()),
-            "shapes[0].points[2]: expected [x, y] with two numbers, got [an array, an object, 3, ...]");
-  const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(absl::StrCat(
-      R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]], "group_id": ")",
-      std::string(1000, 'g'), R"("}]})"));
+  EXPECT_EQ(
+      std::string(a.status().message()),
+      "shapes[0].points[2]: expected [x, y] with two numbers, got [an array, an object, 3, ...]");
+  const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(
+      absl::StrCat(R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]], "group_id": ")",
+                   std::string(1000, 'g'), R"("}]})"));
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(std::string(b.status().message()),
             "shapes[0].group_id: expected an integer or null, got \"gggggggggggggggggggggggg...\"");
@@ -229,11 +230,13 @@ TEST(ParseLabelMeTest, BadValuesAreDescribedBriefly) {
 
 // Invalid UTF-8 used to be echoed raw into the message (a proto3 string field).
 TEST(ParseLabelMeTest, InvalidUtf8InALabelNamesTheFieldAndByte) {
-  const std::string json = "{\"shapes\": [{\"label\": \"tum\xffor\", \"points\": [[0,0],[1,0],[0,1]]}]}";
+  const std::string json =
+      "{\"shapes\": [{\"label\": \"tum\xffor\", \"points\": [[0,0],[1,0],[0,1]]}]}";
   const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(json);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(a.status().message()), HasSubstr("shapes[0].label: invalid UTF-8 (byte \\xff at offset 26)"));
+  EXPECT_THAT(std::string(a.status().message()),
+              HasSubstr("shapes[0].label: invalid UTF-8 (byte \\xff at offset 26)"));
   EXPECT_THAT(std::string(a.status().message()), HasSubstr("\\xff"));
   EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
 }
@@ -241,11 +244,12 @@ TEST(ParseLabelMeTest, InvalidUtf8InALabelNamesTheFieldAndByte) {
 TEST(ParseLabelMeTest, EveryIllFormedUtf8FormIsRefused) {
   // Overlong NUL, a UTF-16 surrogate, above U+10FFFF, a lone continuation byte.
   for (const char* bad : {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"}) {
-    const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(
-        absl::StrCat(R"({"shapes": [], "version": ")", bad, R"("})"));
+    const absl::StatusOr<LabelMeAnnotation> a =
+        ParseLabelMe(absl::StrCat(R"({"shapes": [], "version": ")", bad, R"("})"));
     ASSERT_FALSE(a.ok()) << bad;
     EXPECT_THAT(std::string(a.status().message()), HasSubstr("version: invalid UTF-8 (byte \\x"));
-    EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
+    EXPECT_TRUE(IsValidUtf8(std::string(a.status().message())))
+        << std::string(a.status().message());
   }
   // Escapes cannot smuggle a lone surrogate in either.
   const absl::StatusOr<LabelMeAnnotation> a =
@@ -254,7 +258,8 @@ TEST(ParseLabelMeTest, EveryIllFormedUtf8FormIsRefused) {
   EXPECT_THAT(std::string(a.status().message()), HasSubstr("(in shapes[0].label)"));
   // Valid multi-byte labels are kept as they are.
   const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(
-      "{\"shapes\": [{\"label\": \"t\xc3\xbcm\xf0\x9f\xa6\xb4\", \"points\": [[0,0],[1,0],[0,1]]}]}");
+      "{\"shapes\": [{\"label\": \"t\xc3\xbcm\xf0\x9f\xa6\xb4\", \"points\": "
+      "[[0,0],[1,0],[0,1]]}]}");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->shapes[0].label, "t\xc3\xbcm\xf0\x9f\xa6\xb4");
 }
@@ -317,7 +322,8 @@ TEST(ParseLabelMeTest, DefaultLimits) {
   EXPECT_EQ(limits.max_points, 100000);
   const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(PolygonJson(1, 100001));
   ASSERT_FALSE(a.ok());
-  EXPECT_EQ(std::string(a.status().message()), "100001 points, over the limit of 100000 (--max_annotation_points)");
+  EXPECT_EQ(std::string(a.status().message()),
+            "100001 points, over the limit of 100000 (--max_annotation_points)");
   EXPECT_TRUE(ParseLabelMe(PolygonJson(1, 100000)).ok());
 }
 

@@ -33,7 +33,10 @@ TEST(Utf8Test, CutsAtACharacterBoundaryWithAnEllipsis) {
   EXPECT_EQ(ToValidUtf8("abcdef", 6), "abcdef");
   EXPECT_EQ(ToValidUtf8("abcdefg", 6), "abc...");
   // "€" is 3 bytes: a cut inside it backs off to its start.
-  EXPECT_EQ(ToValidUtf8("ab\xe2\x82\xac" "cdef", 7), "ab...");
+  EXPECT_EQ(ToValidUtf8("ab\xe2\x82\xac"
+                        "cdef",
+                        7),
+            "ab...");
   EXPECT_EQ(ToValidUtf8("abcdef", 2), "..");
   const std::string long_text(1 << 20, '\xff');
   const std::string cut = ToValidUtf8(long_text, 100);
