@@ -36,7 +36,7 @@ constexpr absl::string_view kInferUsage =
     "  --annotations-dir DIR   LabelMe files <stem>.json (in the image's sub-folder or\n"
     "                          flat); paired images get an annotation report\n"
     "  --out DIR               output folder, created; sub-folders of --input-dir are\n"
-    "                          mirrored\n"
+    "                          mirrored. Not --input-dir itself; skipped when inside it\n"
     "  --method NAME           CAM method (default grad-cam)\n"
     "  --target-class N|NAME   explain this class (index or name) instead of the\n"
     "                          predicted one\n"
@@ -47,7 +47,9 @@ constexpr absl::string_view kInferUsage =
     "  --window N              requests in flight on the stream (default 16)\n"
     "  Writes <stem>_overlay.png (original resolution) per image, results.jsonl (one\n"
     "  JSON line per image, errors included) and prints a summary. A progress bar\n"
-    "  goes to stderr when it is a terminal.\n";
+    "  goes to stderr when it is a terminal. Not sent, reported per image: files\n"
+    "  that are not regular (FIFOs, devices), links that leave --input-dir, requests\n"
+    "  over --max-message-mb.\n";
 
 constexpr absl::string_view kInfoUsage =
     "\n"
@@ -60,7 +62,8 @@ constexpr absl::string_view kConnectionUsage =
     "  --server ADDR           server address host:port (default 127.0.0.1:50051)\n"
     "  --connect-timeout D     how long to wait for the server (default 10s)\n"
     "  --deadline D            info: the call's deadline; infer: each image must be\n"
-    "                          answered within D of being sent (default 60s)\n"
+    "                          answered within D of being sent, and the stream end\n"
+    "                          within D of the last answer (default 60s)\n"
     "  --max-message-mb N      largest message sent or received, MB (default 64;\n"
     "                          keep it equal to the server's)\n"
     "\n"

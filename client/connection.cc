@@ -57,6 +57,9 @@ std::string DescribeCallError(const absl::Status& status, const ConnectionOption
                           " is too slow: ", status.message(),
                           " (--deadline=", absl::FormatDuration(options.deadline),
                           "); it may be overloaded, or raise --deadline");
+    case absl::StatusCode::kDataLoss:
+      return absl::StrCat("the stream from the explainer server at ", options.server,
+                          " broke: ", status.message());
     case absl::StatusCode::kResourceExhausted:
       return absl::StrCat("the explainer server at ", options.server,
                           " refused: RESOURCE_EXHAUSTED", server_says,

@@ -25,6 +25,7 @@
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::FakeBehaviour;
 using ::explainer::testing::FakeServer;
 using ::explainer::testing::ReadAll;
 using ::explainer::testing::TempDir;
@@ -234,6 +235,34 @@ TEST(RunInferTest, NonUtf8FileNameDoesNotCutTheStream) {
   EXPECT_EQ(ReadAll(dir.Path(std::string("out/b\xff_overlay.png"))), "overlay:1:b\\xff.png");
   for (const json& line : lines) EXPECT_TRUE(line["error"].is_null()) << line.dump();
   EXPECT_THAT(run.out, HasSubstr("images:     4 (4 answered by the server)"));
+}
+
+TEST(RunInferTest, UnparseableAnswerEndsTheRunWithAClearErrorAndKeepsEarlierAnswers) {
+  FakeBehaviour behaviour;
+  behaviour.garble_answer = 1;  // b's answer
+  behaviour.hold_open = true;   // and the server would never end the call
+  FakeServer server(behaviour);
+  TempDir dir;
+  dir.Write("in/a.png", "xx");
+  dir.Write("in/b.png", "xxx");
+  dir.Write("in/c.png", "xxxx");
+  InferOptions options = Options(server.address(), dir);
+  options.window = 1;
+  options.connection.deadline = absl::Seconds(30);
+  const RunOutput run = RunWithin(absl::Seconds(15), options, dir, [&] { server.Shutdown(); });
+  EXPECT_EQ(run.exit_code, kExitServer);
+  EXPECT_THAT(run.err, HasSubstr("explainer infer: the stream from the explainer server at " +
+                                 server.address() +
+                                 " broke: reading the server's answers failed with 1 request(s) "
+                                 "unanswered: the next message on the stream was not a valid "
+                                 "ExplainResponse (e.g. invalid UTF-8 in a string field)"));
+  EXPECT_THAT(run.err, HasSubstr("1 of 3 image(s) were answered"));
+  const std::vector<json> lines = ReadLines(dir.Path("out/results.jsonl"));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["predicted_class"], "Malignant");  // kept
+  EXPECT_EQ(ReadAll(dir.Path("out/a_overlay.png")), "overlay:a.png");
+  EXPECT_EQ(lines[1]["error"]["status"], "DATA_LOSS");
+  EXPECT_EQ(lines[2]["error"]["status"], "DATA_LOSS");
 }
 
 TEST(RunInferTest, FifoInTheInputIsReportedAndNeverRead) {
