@@ -8,6 +8,9 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#if EXPLAINER_ENGINE_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -356,6 +359,25 @@ Engine::~Engine() = default;
 const ModelSpec& Engine::spec() const { return impl_->spec; }
 
 std::string Engine::device() const { return impl_->device_choice.canonical; }
+
+std::optional<Engine::DeviceMemory> Engine::device_memory() const {
+#if EXPLAINER_ENGINE_CUDA
+  if (!impl_->device_choice.cuda) return std::nullopt;
+  try {
+    const auto stats =
+        c10::cuda::CUDACachingAllocator::getDeviceStats(impl_->device_choice.index);
+    // Index 0 is StatType::AGGREGATE in every LibTorch version (its namespace moved).
+    DeviceMemory memory;
+    memory.allocated_bytes = stats.allocated_bytes[0].current;
+    memory.reserved_bytes = stats.reserved_bytes[0].current;
+    return memory;
+  } catch (const c10::Error&) {
+    return std::nullopt;
+  }
+#else
+  return std::nullopt;
+#endif
+}
 
 absl::StatusOr<std::vector<EngineResult>> Engine::Run(absl::Span<const EngineItem> batch) {
   if (batch.empty()) return std::vector<EngineResult>();

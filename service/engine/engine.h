@@ -4,6 +4,7 @@
 #ifndef EXPLAINER_SERVICE_ENGINE_ENGINE_H_
 #define EXPLAINER_SERVICE_ENGINE_ENGINE_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,14 @@ class Engine {
 
   const ModelSpec& spec() const;
   std::string device() const;  // canonical, e.g. "cpu" or "cuda:0"
+
+  // The CUDA caching allocator's figures for the engine's device (for metrics);
+  // nullopt on the CPU and in builds without LibTorch CUDA. Thread-safe.
+  struct DeviceMemory {
+    int64_t allocated_bytes = 0;  // held by tensors
+    int64_t reserved_bytes = 0;   // held by the allocator (allocated + cached)
+  };
+  std::optional<DeviceMemory> device_memory() const;
 
   // Runs one batch (pytorch-grad-cam 1.5 GradCAM semantics for the items that ask
   // for an explanation). InvalidArgument for inputs of the wrong size or target

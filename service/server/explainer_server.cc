@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "service/server/metrics.h"
 
 namespace explainer::server {
 namespace {
@@ -83,6 +84,13 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
   std::unique_ptr<ExplainerServer> server(
       new ExplainerServer(options, (*engine)->device()));
   engine::Engine* raw = engine->get();
+  if (options.metrics != nullptr) {
+    options.metrics->SetDeviceMemorySource([raw]() -> std::optional<DeviceMemory> {
+      const std::optional<engine::Engine::DeviceMemory> memory = raw->device_memory();
+      if (!memory.has_value()) return std::nullopt;
+      return DeviceMemory{memory->allocated_bytes, memory->reserved_bytes};
+    });
+  }
   server->engine_ = std::move(*engine);
   RETURN_IF_ERROR(server->Init(
       raw->spec(),
@@ -102,7 +110,11 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::StartWithRunne
 ExplainerServer::ExplainerServer(const ServerOptions& options, std::string device)
     : options_(options), device_(std::move(device)) {}
 
-ExplainerServer::~ExplainerServer() { Shutdown(); }
+ExplainerServer::~ExplainerServer() {
+  Shutdown();
+  // The metrics' sources point into this server.
+  if (options_.metrics != nullptr) options_.metrics->ClearSources();
+}
 
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   RETURN_IF_ERROR(CheckAddress(options_.address));
@@ -111,6 +123,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   BatcherOptions batcher_options;
   batcher_options.max_batch_size = options_.max_batch_size;
   batcher_options.max_delay = options_.batch_delay;
+  if (options_.metrics != nullptr) runner = options_.metrics->WrapRunner(std::move(runner));
   batcher_ = std::make_unique<Batcher>(std::move(runner), batcher_options);
   ItemLimits limits;
   limits.max_image_pixels = options_.max_image_pixels;
@@ -128,6 +141,24 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  if (options_.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
+    // Calls still open when the age is reached get the drain grace to finish.
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options_.shutdown_grace)));
+  }
+  if (options_.metrics != nullptr) {
+    builder.experimental().SetInterceptorCreators(options_.metrics->InterceptorFactories());
+    options_.metrics->SetStateSource([this] {
+      ServerState state;
+      state.queue_depth = batcher_->queued();
+      state.items_in_flight = processor_->in_flight();
+      return state;
+    });
+  }
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {

@@ -20,6 +20,8 @@
 #include "absl/time/time.h"
 #include "grpc/support/log.h"
 #include "service/server/explainer_server.h"
+#include "service/server/health_probe.h"
+#include "service/server/metrics.h"
 #include "service/server/server_options.h"
 
 #ifndef EXPLAINER_DEFAULT_MODEL
@@ -32,6 +34,16 @@ ABSL_FLAG(std::string, model, "",
           "TorchScript model bundle (tools/export_model.py). Default: $EXPLAINER_MODEL, "
           "else the embedded demo bundle models/demo/explainer-demo.pt");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(bool, health_check, false,
+          "probe the server at --address (grpc.health.v1, a wildcard host probed on "
+          "loopback) and exit: 0 when SERVING, 1 otherwise (container HEALTHCHECK)");
+ABSL_FLAG(std::string, metrics_address, "",
+          "host:port to serve Prometheus metrics on, at /metrics (e.g. 0.0.0.0:9464); "
+          "empty: no metrics");
+ABSL_FLAG(int, max_connection_age_s, 0,
+          "close each client connection after this many seconds (in-flight calls get "
+          "the shutdown grace), so long-lived clients re-resolve and spread over new "
+          "replicas; 0: never");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0: all cores");
 ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: all cores");
 ABSL_FLAG(int, max_batch_size, 8, "most images per engine batch");
@@ -106,6 +118,12 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.model_path = absl::GetFlag(FLAGS_model);
   if (options.model_path.empty()) options.model_path = DefaultModelPath(argv0);
   options.device = absl::GetFlag(FLAGS_device);
+  const int connection_age_s = absl::GetFlag(FLAGS_max_connection_age_s);
+  if (connection_age_s < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_connection_age_s must be at least 0 (got ", connection_age_s, ")"));
+  }
+  options.max_connection_age = absl::Seconds(connection_age_s);
   options.intra_op_threads = absl::GetFlag(FLAGS_threads);
   options.workers = absl::GetFlag(FLAGS_workers);
   options.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
@@ -143,6 +161,19 @@ int Main(int argc, char** argv) {
       "Usage: explainer-server [--address=127.0.0.1:50051] [--model=bundle.pt] "
       "[--device=cpu|cuda|cuda:N] ...");
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_health_check)) {
+    const std::string target = ProbeTarget(absl::GetFlag(FLAGS_address));
+    const absl::StatusOr<int> health = ProbeHealth(target, "", absl::Seconds(3));
+    if (health.ok() && *health == 1) {
+      std::cout << "explainer-server: " << target << " is SERVING" << std::endl;
+      return 0;
+    }
+    std::cerr << "explainer-server: health check of " << target << ": "
+              << (!health.ok() ? std::string(health.status().message())
+                               : *health == 2 ? "NOT_SERVING" : "status UNKNOWN")
+              << std::endl;
+    return 1;
+  }
 
   // Signals are taken by sigwait below; block them before any thread exists so
   // every thread (ours, gRPC's, LibTorch's) inherits the mask.
@@ -159,6 +190,17 @@ int Main(int argc, char** argv) {
     std::cerr << "explainer-server: " << options.status().message() << std::endl;
     return 1;
   }
+  // Before the server, which reports to them (and is destroyed before them).
+  std::unique_ptr<Metrics> metrics;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_address); !address.empty()) {
+    absl::StatusOr<std::unique_ptr<Metrics>> created = Metrics::Create({address});
+    if (!created.ok()) {
+      std::cerr << "explainer-server: " << created.status().message() << std::endl;
+      return 1;
+    }
+    metrics = std::move(*created);
+    options->metrics = metrics.get();
+  }
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
       ExplainerServer::Start(*options);
   if (!server.ok()) {
@@ -173,6 +215,14 @@ int Main(int argc, char** argv) {
   }
   grpc_log_quiet = false;
   std::cout << (*server)->StartupLine() << std::endl;  // endl flushes: scripts wait on it
+  if (metrics != nullptr) {
+    metrics->SetModelInfo((*server)->spec().name, (*server)->spec().version,
+                          (*server)->device());
+    std::cerr << "explainer-server: metrics at http://"
+              << absl::GetFlag(FLAGS_metrics_address).substr(
+                     0, absl::GetFlag(FLAGS_metrics_address).rfind(':'))
+              << ":" << metrics->port() << "/metrics" << std::endl;
+  }
 
   int signal = 0;
   sigwait(&signals, &signal);

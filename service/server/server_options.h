@@ -10,6 +10,8 @@
 
 namespace explainer::server {
 
+class Metrics;
+
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (ExplainerServer::port()).
   std::string address = "127.0.0.1:50051";
@@ -23,6 +25,12 @@ struct ServerOptions {
   int max_message_bytes = 64 * 1024 * 1024;  // receive and send
   int64_t max_image_pixels = 64LL * 1024 * 1024;
   int stream_window = 32;  // unanswered items per Explain stream (backpressure)
+  // Prometheus metrics (metrics.h), fed by an interceptor and the batch runner;
+  // not owned, must outlive the server. Null: no metrics.
+  Metrics* metrics = nullptr;
+  // Connections are closed (GOAWAY) after this long, so that long-lived clients
+  // re-resolve and spread over new replicas; zero: never.
+  absl::Duration max_connection_age = absl::ZeroDuration();
   // How long a graceful shutdown waits for calls in progress before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
 };
