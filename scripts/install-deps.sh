@@ -10,6 +10,8 @@ PACKAGES=(
   libtorch-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libopencv-dev libabsl-dev nlohmann-json3-dev libjpeg62-turbo-dev
+  # Prometheus metrics of the server (service/server/metrics.cc)
+  prometheus-cpp-dev
   googletest libgtest-dev libgmock-dev
   # fuzzing and sanitizer builds (scripts/fuzz.sh: clang + libFuzzer; gcc's ASan/TSan
   # runtimes come with build-essential)
@@ -20,6 +22,9 @@ PACKAGES=(
   python3 python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
   # soak test (tests/soak): gRPC client and messages for Debian's python3
   python3-grpcio python3-protobuf
+  # deployment: container images (scripts/test-image.sh) and the Kubernetes
+  # manifests' structural test (kubectl itself is not a Debian package)
+  mmdebstrap buildah podman uidmap python3-yaml
   # browser test of the gallery page
   chromium
 )
