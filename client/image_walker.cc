@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "client/file_io.h"
-#include "client/utf8_text.h"
+#include "common/utf8.h"
 
 namespace explainer::client {
 namespace fs = std::filesystem;
@@ -77,9 +77,9 @@ void FinishItems(std::vector<ImageItem>& items, const std::string& annotations_d
       annotations_dir.empty() ? fs::path() : CanonicalFolder(annotations_dir);
   for (size_t i = 0; i < items.size(); ++i) {
     ImageItem& item = items[i];
-    item.request_id = IsValidUtf8(item.relative_path)
+    item.request_id = common::IsValidUtf8(item.relative_path)
                           ? item.relative_path
-                          : absl::StrCat(i, ":", EscapeInvalidUtf8(item.relative_path));
+                          : absl::StrCat(i, ":", common::ToValidUtf8(item.relative_path));
     if (item.skip.ok() && !item.annotation_path.empty()) {
       item.skip = CheckEntry(item.annotation_path, annotations_root, "--annotations-dir");
     }

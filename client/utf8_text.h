@@ -12,15 +12,10 @@
 
 namespace explainer::client {
 
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code
-// points above U+10FFFF: what protobuf accepts).
-bool IsValidUtf8(absl::string_view text);
+// Validity and escaping are common/utf8.h's (IsValidUtf8, ToValidUtf8: every byte
+// outside a well-formed sequence becomes "\xHH"); this file adds JSON on top.
 
-// `text` with every byte that is not part of a well-formed UTF-8 sequence written
-// as "\xHH" (a backslash, 'x', two lower-case hex digits). Valid text is unchanged.
-std::string EscapeInvalidUtf8(absl::string_view text);
-
-// A copy of `value` in which every string and object key is escaped as above.
+// A copy of `value` in which every string and object key is escaped that way.
 nlohmann::ordered_json EscapeInvalidUtf8Json(const nlohmann::ordered_json& value);
 
 // value.dump(indent) that cannot throw on invalid UTF-8 (it is escaped first).
