@@ -17,11 +17,14 @@ Batcher::Batcher(BatchRunner runner, BatcherOptions options)
 
 Batcher::~Batcher() { Stop(); }
 
-void Batcher::Submit(const engine::EngineItem& item, Done done) {
+void Batcher::Submit(const engine::EngineItem& item, Done done,
+                     std::shared_ptr<const CallToken> call) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{item, std::move(done), absl::Now()});
+      const absl::Time now = absl::Now();
+      if (queue_.empty()) waiting_since_ = now;
+      queue_.push_back(Pending{item, std::move(done), now, std::move(call)});
       return;
     }
   }
@@ -42,6 +45,39 @@ int Batcher::queued() const {
   return static_cast<int>(queue_.size());
 }
 
+void Batcher::DropCancelled() {
+  std::vector<Pending> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->call != nullptr && it->call->cancelled()) {
+        cancelled.push_back(std::move(*it));
+        it = queue_.erase(it);
+        ++dropped_;
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Pending& pending : cancelled) {
+    std::move(pending.done)(
+        absl::CancelledError("the call was cancelled before this item's batch ran"),
+        BatchStats{});
+  }
+}
+
+int Batcher::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
+}
+
+absl::Duration Batcher::StalledFor(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  if (queue_.empty()) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(),
+                  now - std::max(last_finished_, waiting_since_));
+}
+
 bool Batcher::HasWorkLocked() const { return stopping_ || !queue_.empty(); }
 
 bool Batcher::BatchFullLocked() const {
@@ -51,24 +87,41 @@ bool Batcher::BatchFullLocked() const {
 
 void Batcher::Loop() {
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch_size));
+  bool ran = false;
   while (true) {
     std::vector<Pending> batch;
+    std::vector<Pending> cancelled;
     {
       absl::MutexLock lock(&mu_);
+      if (ran) {
+        last_finished_ = absl::Now();
+        waiting_since_ = last_finished_;
+      }
       mu_.Await(absl::Condition(this, &Batcher::HasWorkLocked));
       if (queue_.empty()) return;  // stopping, and everything queued has run
       // The delay counts from the oldest item, so no item waits longer than
       // max_delay for company (the engine being busy aside).
       const absl::Time deadline = queue_.front().submitted + options_.max_delay;
       mu_.AwaitWithDeadline(absl::Condition(this, &Batcher::BatchFullLocked), deadline);
-      const size_t n = std::min(queue_.size(), max_batch);
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
+      // Items of calls that are gone leave here instead of taking a batch slot.
+      while (!queue_.empty() && batch.size() < max_batch) {
+        Pending& front = queue_.front();
+        if (front.call != nullptr && front.call->cancelled()) {
+          cancelled.push_back(std::move(front));
+          ++dropped_;
+        } else {
+          batch.push_back(std::move(front));
+        }
         queue_.pop_front();
       }
     }
-    RunBatch(std::move(batch));
+    for (Pending& pending : cancelled) {
+      std::move(pending.done)(
+          absl::CancelledError("the call was cancelled before this item's batch ran"),
+          BatchStats{});
+    }
+    if (!batch.empty()) RunBatch(std::move(batch));
+    ran = true;
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "service/engine/engine.h"
+#include "service/server/call_token.h"
 
 namespace explainer::server {
 
@@ -54,20 +56,32 @@ class Batcher {
 
   // Queues one item; never blocks on the engine. item.input must stay valid until
   // `done` runs (the caller's Done usually owns it). After Stop(), `done` runs at
-  // once with Unavailable.
-  void Submit(const engine::EngineItem& item, Done done);
+  // once with Unavailable. An item whose `call` is cancelled by the time its batch
+  // is formed never reaches the runner: `done` gets Cancelled instead.
+  void Submit(const engine::EngineItem& item, Done done,
+              std::shared_ptr<const CallToken> call = nullptr);
+
+  // Answers every queued item whose call is cancelled with Cancelled, on the calling
+  // thread, without waiting for the batch in the engine to end.
+  void DropCancelled();
 
   // Runs everything already queued, then ends the thread. Idempotent.
   void Stop();
 
   // Items waiting for a batch (not counting the batch being run).
   int queued() const;
+  // Items dropped because their call was cancelled (tests, metrics).
+  int dropped() const;
+  // How long items have been waiting while no batch finished: zero when nothing
+  // waits (see WorkerPool::StalledFor).
+  absl::Duration StalledFor(absl::Time now = absl::Now()) const;
 
  private:
   struct Pending {
     engine::EngineItem item;
     Done done;
     absl::Time submitted;
+    std::shared_ptr<const CallToken> call;
   };
 
   void Loop();
@@ -81,6 +95,9 @@ class Batcher {
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_finished_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time waiting_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
   absl::Mutex join_mu_;  // serialises concurrent Stop() calls around the join
   std::thread thread_;

@@ -10,8 +10,15 @@
 
 namespace explainer::server {
 
-ExplainReactor::ExplainReactor(ItemProcessor* processor, int window)
-    : processor_(processor), window_(window < 1 ? 1 : window) {
+ExplainReactor::ExplainReactor(ItemProcessor* processor, Admission* admission,
+                               int window, absl::Time deadline,
+                               std::atomic<int>* open_streams)
+    : processor_(processor),
+      admission_(admission),
+      window_(window < 1 ? 1 : window),
+      token_(std::make_shared<CallToken>(deadline)),
+      open_streams_(open_streams) {
+  if (open_streams_ != nullptr) open_streams_->fetch_add(1);
   {
     absl::MutexLock lock(&mu_);
     read_pending_ = true;
@@ -21,6 +28,7 @@ ExplainReactor::ExplainReactor(ItemProcessor* processor, int window)
 
 void ExplainReactor::OnReadDone(bool ok) {
   std::shared_ptr<v1::ExplainRequest> admitted;
+  std::optional<Admission::Ticket> ticket;
   Ops ops;
   {
     absl::MutexLock lock(&mu_);
@@ -44,18 +52,64 @@ void ExplainReactor::OnReadDone(bool ok) {
                     "\" is already in flight on this stream; ids must be unique within "
                     "a stream"))));
       } else {
-        ++refs_;  // released by Deliver
-        admitted = std::move(request);
+        ++refs_;  // released by Deliver (or when a parked item is dropped)
+        if (admission_ == nullptr) {
+          ticket.emplace();
+        } else {
+          const int64_t cost = EstimateItemBytes(*request, processor_->spec(),
+                                                 processor_->limits().max_image_pixels);
+          ticket = admission_->AdmitOrWait(
+              cost,
+              [this](Admission::Ticket granted) { OnAdmitted(std::move(granted)); },
+              &wait_id_);
+        }
+        if (ticket.has_value()) {
+          admitted = std::move(request);
+        } else {
+          // The server is full: keep the item and stop reading until it is admitted.
+          parked_ = std::move(request);
+          waiting_ = true;
+        }
       }
     }
     ops = NextOpsLocked();
   }
   if (admitted != nullptr) {
-    processor_->Process(std::move(admitted), [this](v1::ExplainResponse response) {
-      Deliver(std::move(response));
-    });
+    processor_->Process(std::move(admitted), token_, std::move(*ticket),
+                        [this](v1::ExplainResponse response) {
+                          Deliver(std::move(response));
+                        });
   }
   Start(ops);
+}
+
+void ExplainReactor::OnAdmitted(Admission::Ticket ticket) {
+  std::shared_ptr<v1::ExplainRequest> admitted;
+  bool dropped = false;
+  Ops ops;
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_ = false;
+    if (broken_) {
+      active_ids_.erase(parked_->request_id());
+      parked_.reset();
+      dropped = true;
+    } else {
+      admitted = std::move(parked_);
+    }
+    ops = NextOpsLocked();
+  }
+  if (admitted != nullptr) {
+    processor_->Process(std::move(admitted), token_, std::move(ticket),
+                        [this](v1::ExplainResponse response) {
+                          Deliver(std::move(response));
+                        });
+  }
+  Start(ops);
+  if (dropped) {
+    ticket.Reset();
+    Unref();
+  }
 }
 
 void ExplainReactor::Deliver(v1::ExplainResponse response) {
@@ -70,29 +124,65 @@ void ExplainReactor::Deliver(v1::ExplainResponse response) {
   Unref();
 }
 
+bool ExplainReactor::BreakLocked() {
+  const bool was_broken = broken_;
+  broken_ = true;
+  token_->Cancel();  // the pipeline drops this stream's queued items from now on
+  return !was_broken && waiting_;
+}
+
+void ExplainReactor::WithdrawWait() {
+  uint64_t wait_id;
+  {
+    absl::MutexLock lock(&mu_);
+    wait_id = wait_id_;
+  }
+  // Outside mu_: if the grant is running right now, OnAdmitted takes mu_ and drops
+  // the item itself (CancelWait then returns false).
+  if (admission_ == nullptr || !admission_->CancelWait(wait_id)) return;
+  Ops ops;
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_ = false;
+    parked_.reset();
+    ops = NextOpsLocked();
+  }
+  Start(ops);
+  Unref();  // the parked item's reference
+}
+
 void ExplainReactor::OnWriteDone(bool ok) {
   Ops ops;
+  bool withdraw = false;
   {
     absl::MutexLock lock(&mu_);
     write_pending_ = false;
     --outstanding_;
-    if (!ok) broken_ = true;  // the client is gone; later writes would fail too
+    if (!ok) withdraw = BreakLocked();  // the client is gone; later writes would fail
     ops = NextOpsLocked();
   }
   Start(ops);
+  if (withdraw) WithdrawWait();
+  if (!ok) processor_->DropCancelled();
 }
 
 void ExplainReactor::OnCancel() {
   Ops ops;
+  bool withdraw;
   {
     absl::MutexLock lock(&mu_);
-    broken_ = true;
+    withdraw = BreakLocked();
     ops = NextOpsLocked();
   }
   Start(ops);
+  if (withdraw) WithdrawWait();
+  processor_->DropCancelled();
 }
 
-void ExplainReactor::OnDone() { Unref(); }
+void ExplainReactor::OnDone() {
+  if (open_streams_ != nullptr) open_streams_->fetch_sub(1);
+  Unref();
+}
 
 ExplainReactor::Ops ExplainReactor::NextOpsLocked() {
   Ops ops;
@@ -113,7 +203,7 @@ ExplainReactor::Ops ExplainReactor::NextOpsLocked() {
     write_pending_ = true;
     ops.write = true;
   }
-  if (!read_pending_ && !reads_done_ && outstanding_ < window_) {
+  if (!read_pending_ && !reads_done_ && !waiting_ && outstanding_ < window_) {
     read_pending_ = true;
     ops.read = true;
   }

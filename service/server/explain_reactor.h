@@ -3,7 +3,10 @@
 #ifndef EXPLAINER_SERVICE_SERVER_EXPLAIN_REACTOR_H_
 #define EXPLAINER_SERVICE_SERVER_EXPLAIN_REACTOR_H_
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,6 +16,8 @@
 #include "explainer/v1/explainer.grpc.pb.h"
 #include "explainer/v1/explainer.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "service/server/admission.h"
+#include "service/server/call_token.h"
 #include "service/server/item_processor.h"
 
 namespace explainer::server {
@@ -20,12 +25,21 @@ namespace explainer::server {
 // Lifetime: gRPC holds one reference until OnDone, every item in the pipeline holds
 // one until its answer is delivered; the last one deletes the reactor. So pool
 // threads never touch a deleted reactor, even after cancellation or shutdown.
+// A read item waiting for admission holds one more (see Admission::AdmitOrWait).
 // gRPC operations are started outside mu_ (a reaction may run on any thread).
+// Lock order: mu_, then the admission's lock.
+//
+// Cancellation: OnCancel (client cancel, deadline, shutdown) or a failed write marks
+// the stream broken and cancels its CallToken, so the pipeline drops its queued items
+// instead of running them; an item waiting for admission is withdrawn.
 class ExplainReactor
     : public grpc::ServerBidiReactor<v1::ExplainRequest, v1::ExplainResponse> {
  public:
   // window: items read but not yet answered (written) before reading pauses.
-  ExplainReactor(ItemProcessor* processor, int window);
+  // A read item that the admission cannot take yet also pauses reading until it
+  // is admitted. open_streams counts this stream until OnDone (may be null).
+  ExplainReactor(ItemProcessor* processor, Admission* admission, int window,
+                 absl::Time deadline, std::atomic<int>* open_streams);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -43,12 +57,19 @@ class ExplainReactor
   ~ExplainReactor() override = default;
 
   void Deliver(v1::ExplainResponse response);  // an answer from the pipeline
+  void OnAdmitted(Admission::Ticket ticket);    // the parked item got its ticket
+  // Marks the stream broken; returns whether an admission wait is to be withdrawn.
+  bool BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WithdrawWait();
   Ops NextOpsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Start(const Ops& ops);
   void Unref();
 
   ItemProcessor* const processor_;
+  Admission* const admission_;
   const int window_;
+  const std::shared_ptr<CallToken> token_;
+  std::atomic<int>* const open_streams_;
 
   absl::Mutex mu_;
   int refs_ ABSL_GUARDED_BY(mu_) = 1;  // gRPC's, dropped in OnDone
@@ -63,6 +84,10 @@ class ExplainReactor
   bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;  // cancelled, or a write failed
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The read item the admission could not take yet; reading pauses meanwhile.
+  std::shared_ptr<v1::ExplainRequest> parked_ ABSL_GUARDED_BY(mu_);
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t wait_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace explainer::server

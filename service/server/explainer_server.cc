@@ -1,7 +1,9 @@
 // Server start-up, warm-up, health and graceful shutdown (see explainer_server.h).
 #include "service/server/explainer_server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -119,6 +121,7 @@ ExplainerServer::~ExplainerServer() {
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   RETURN_IF_ERROR(CheckAddress(options_.address));
   model_info_ = MakeModelInfo(spec, device_, options_);
+  admission_ = std::make_unique<Admission>(options_.admission);
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   BatcherOptions batcher_options;
   batcher_options.max_batch_size = options_.max_batch_size;
@@ -130,8 +133,8 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   limits.max_response_bytes = options_.max_message_bytes;
   processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
                                                batcher_.get());
-  service_ = std::make_unique<ExplainerService>(processor_.get(), model_info_,
-                                                options_.stream_window);
+  service_ = std::make_unique<ExplainerService>(processor_.get(), admission_.get(),
+                                                model_info_, options_.stream_window);
 
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
@@ -174,8 +177,50 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
 
   RETURN_IF_ERROR(WarmUp());
   health->SetServingStatus(true);
+  if (options_.stall_threshold > absl::ZeroDuration()) {
+    watchdog_ = std::thread([this] { WatchForStalls(); });
+  }
   return absl::OkStatus();
 }
+
+void ExplainerServer::WatchForStalls() {
+  const absl::Duration period = std::clamp(options_.stall_threshold / 4,
+                                           absl::Milliseconds(10), absl::Seconds(1));
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  while (!stop_watchdog_.WaitForNotificationWithTimeout(period)) {
+    const absl::Time now = absl::Now();
+    const absl::Duration pool_stall = pool_->StalledFor(now);
+    const absl::Duration batch_stall = batcher_->StalledFor(now);
+    const bool stalled = std::max(pool_stall, batch_stall) >= options_.stall_threshold;
+    if (stalled == stalled_.load()) continue;
+    stalled_ = stalled;
+    // Both names, as at start-up: load balancers probe "", clients the service.
+    health->SetServingStatus(v1::Explainer::service_full_name(), !stalled);
+    health->SetServingStatus(!stalled);
+    if (stalled) {
+      std::cerr << "explainer-server: health NOT_SERVING: nothing finished for "
+                << absl::FormatDuration(std::max(pool_stall, batch_stall)) << " while "
+                << pool_->queued() << " pool tasks and " << batcher_->queued()
+                << " engine items wait (stall threshold "
+                << absl::FormatDuration(options_.stall_threshold) << ")" << std::endl;
+    } else {
+      std::cerr << "explainer-server: health SERVING again: work is finishing"
+                << std::endl;
+    }
+  }
+}
+
+ExplainerServer::CallsInProgress ExplainerServer::calls_in_progress() const {
+  CallsInProgress calls;
+  if (service_ != nullptr) {
+    calls.streams = service_->open_streams();
+    calls.unary = service_->open_unary_calls();
+  }
+  if (processor_ != nullptr) calls.items = processor_->in_flight();
+  return calls;
+}
+
+bool ExplainerServer::stalled() const { return stalled_.load(); }
 
 absl::Status ExplainerServer::WarmUp() {
   // One real batch (with Grad-CAM) through the batcher, the engine's only caller:
@@ -211,6 +256,8 @@ void ExplainerServer::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  stop_watchdog_.Notify();
+  if (watchdog_.joinable()) watchdog_.join();
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->Shutdown();  // NOT_SERVING from now on

@@ -4,16 +4,20 @@
 #ifndef EXPLAINER_SERVICE_SERVER_EXPLAINER_SERVER_H_
 #define EXPLAINER_SERVICE_SERVER_EXPLAINER_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "explainer/v1/explainer.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "service/engine/engine.h"
 #include "service/engine/model_spec.h"
+#include "service/server/admission.h"
 #include "service/server/batcher.h"
 #include "service/server/explainer_service.h"
 #include "service/server/item_processor.h"
@@ -44,7 +48,9 @@ class ExplainerServer {
 
   // Health NOT_SERVING, stop accepting calls, let calls in progress finish for up to
   // options.shutdown_grace, cancel the rest, then drain the batcher and the pool.
-  // Idempotent.
+  // Idempotent. Cancelled calls' queued items are dropped, not run, but an item
+  // already inside a stage finishes it, so this can outlast the grace; the binary
+  // bounds it with options.shutdown_hard_deadline.
   void Shutdown();
 
   int port() const { return port_; }
@@ -61,11 +67,28 @@ class ExplainerServer {
   // batch (tests, metrics).
   int items_in_flight() const { return processor_->in_flight(); }
   int items_waiting_for_batch() const { return batcher_->queued(); }
+  const Admission& admission() const { return *admission_; }
+  const ItemProcessor& processor() const { return *processor_; }
+
+  // Calls gRPC has not finished with, for the hard-deadline log line. Safe to call
+  // while Shutdown() runs on another thread.
+  struct CallsInProgress {
+    int streams = 0;
+    int unary = 0;
+    int items = 0;
+  };
+  CallsInProgress calls_in_progress() const;
+
+  // True while the stall watchdog holds health at NOT_SERVING.
+  bool stalled() const;
 
  private:
   ExplainerServer(const ServerOptions& options, std::string device);
   absl::Status Init(engine::ModelSpec spec, BatchRunner runner);
   absl::Status WarmUp();
+  // Every stall_threshold/4 (at most 1 s): health NOT_SERVING while the pool or the
+  // batcher has work waiting and has finished nothing for stall_threshold.
+  void WatchForStalls();
 
   const ServerOptions options_;
   const std::string device_;
@@ -75,6 +98,7 @@ class ExplainerServer {
   // Declared in dependency order: destroyed bottom-up, after Shutdown() has stopped
   // gRPC, so no call can reach a pipeline part that is gone.
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<Admission> admission_;  // outlives every ticket
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<ItemProcessor> processor_;
@@ -83,6 +107,10 @@ class ExplainerServer {
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+
+  absl::Notification stop_watchdog_;
+  std::thread watchdog_;
+  std::atomic<bool> stalled_{false};
 };
 
 }  // namespace explainer::server

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -23,6 +24,7 @@
 #include "service/server/health_probe.h"
 #include "service/server/metrics.h"
 #include "service/server/server_options.h"
+#include "service/server/shutdown_controller.h"
 
 #ifndef EXPLAINER_DEFAULT_MODEL
 #define EXPLAINER_DEFAULT_MODEL "models/demo/explainer-demo.pt"
@@ -54,6 +56,18 @@ ABSL_FLAG(int64_t, max_image_pixels, 64LL * 1024 * 1024,
           "largest decoded image (width * height) accepted");
 ABSL_FLAG(int, stream_window, 32,
           "unanswered images per Explain stream before the server stops reading it");
+ABSL_FLAG(int, max_inflight_items, 256,
+          "images admitted and not yet answered, over all calls; when full, streams "
+          "stop being read and ExplainImage calls get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_inflight_mb, 2048,
+          "estimated memory of the images in flight (request bytes + decoded pixels), "
+          "in MiB, over all calls; same effect as --max_inflight_items when full");
+ABSL_FLAG(int, stall_threshold_s, 30,
+          "health turns NOT_SERVING while work waits and nothing has finished for "
+          "this many seconds; SERVING again when work finishes");
+ABSL_FLAG(int, shutdown_hard_deadline_s, 30,
+          "after the 5 s shutdown grace, seconds to wait for work in progress before "
+          "logging the unanswered calls and exiting with status 2");
 
 namespace explainer::server {
 namespace {
@@ -132,6 +146,13 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   const int message_mb = absl::GetFlag(FLAGS_max_message_mb);
   options.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
   options.stream_window = absl::GetFlag(FLAGS_stream_window);
+  options.admission.max_inflight_items = absl::GetFlag(FLAGS_max_inflight_items);
+  const int inflight_mb = absl::GetFlag(FLAGS_max_inflight_mb);
+  options.admission.max_inflight_bytes = int64_t{inflight_mb} * 1024 * 1024;
+  const int stall_s = absl::GetFlag(FLAGS_stall_threshold_s);
+  options.stall_threshold = absl::Seconds(stall_s);
+  const int hard_deadline_s = absl::GetFlag(FLAGS_shutdown_hard_deadline_s);
+  options.shutdown_hard_deadline = absl::Seconds(hard_deadline_s);
 
   for (const absl::Status& status :
        {CheckAtLeast("threads", options.intra_op_threads, 0),
@@ -140,7 +161,11 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
         CheckAtLeast("batch_delay_ms", delay_ms, 0),
         CheckAtLeast("max_message_mb", message_mb, 1),
         CheckAtLeast("max_image_pixels", options.max_image_pixels, 1),
-        CheckAtLeast("stream_window", options.stream_window, 1)}) {
+        CheckAtLeast("stream_window", options.stream_window, 1),
+        CheckAtLeast("max_inflight_items", options.admission.max_inflight_items, 1),
+        CheckAtLeast("max_inflight_mb", inflight_mb, 1),
+        CheckAtLeast("stall_threshold_s", stall_s, 1),
+        CheckAtLeast("shutdown_hard_deadline_s", hard_deadline_s, 0)}) {
     if (!status.ok()) return status;
   }
   if (message_mb > 2047) {  // gRPC takes the size as an int of bytes
@@ -228,8 +253,22 @@ int Main(int argc, char** argv) {
   sigwait(&signals, &signal);
   std::cerr << "explainer-server: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ", shutting down" << std::endl;
-  (*server)->Shutdown();
-  return 0;
+  // A stage that never ends (a stuck decode, a hung device) would hold the graceful
+  // shutdown forever: bound it, and let a second signal cut it short.
+  ExplainerServer* raw = server->get();
+  const absl::Duration limit = options->shutdown_grace + options->shutdown_hard_deadline;
+  const ShutdownOutcome outcome = RunShutdown(
+      [raw] { raw->Shutdown(); }, limit, [&signals](absl::Duration timeout) {
+        const timespec wait = absl::ToTimespec(timeout);
+        const int got = sigtimedwait(&signals, nullptr, &wait);
+        return got > 0 ? got : 0;
+      });
+  if (outcome.kind == ShutdownOutcome::Kind::kClean) return 0;
+  const ExplainerServer::CallsInProgress calls = raw->calls_in_progress();
+  std::cerr << ForcedExitLine(outcome, limit, calls.streams, calls.unary, calls.items)
+            << std::endl;
+  std::fflush(stdout);
+  std::_Exit(kForcedExitCode);  // no destructors: they would wait for the stuck work
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "service/server/admission.h"
 
 namespace explainer::server {
 
@@ -33,6 +34,14 @@ struct ServerOptions {
   absl::Duration max_connection_age = absl::ZeroDuration();
   // How long a graceful shutdown waits for calls in progress before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
+  // After the grace, how long the binary still waits for the pipeline to drain
+  // before it logs the unanswered calls and exits anyway (server_main.cc).
+  absl::Duration shutdown_hard_deadline = absl::Seconds(30);
+  // Server-wide bounds on items and memory in flight, shared by all calls.
+  AdmissionOptions admission;
+  // Health turns NOT_SERVING while work waits and no worker (pool thread or engine
+  // batch) has finished anything for this long; SERVING again once one does.
+  absl::Duration stall_threshold = absl::Seconds(30);
 };
 
 }  // namespace explainer::server

@@ -318,5 +318,68 @@ TEST(BatcherTest, StopRunsWhatIsQueuedThenRejectsNewItems) {
   batcher.Stop();  // idempotent
 }
 
+TEST(BatcherTest, ItemsOfACancelledCallNeverReachTheRunner) {
+  FakeRunner runner(/*hold_first_batch=*/true);
+  Batcher batcher(runner.AsRunner(), {/*max_batch_size=*/4, absl::Milliseconds(1)});
+  auto inputs = MakeInputs(11);
+  Answers answers(11);
+  auto gone = std::make_shared<CallToken>();
+  auto alive = std::make_shared<CallToken>();
+
+  batcher.Submit(ItemFor(*inputs[0]), answers.For(0), alive);
+  runner.WaitFirstStarted();  // the engine is busy; the rest queues
+  for (int i = 1; i < 11; ++i) {
+    batcher.Submit(ItemFor(*inputs[i]), answers.For(i), i % 3 == 0 ? alive : gone);
+  }
+  gone->Cancel();
+  runner.Release();
+  ASSERT_TRUE(answers.WaitFor(11));
+
+  // Only the live call's items ran, batched together; the others were answered
+  // Cancelled without a batch.
+  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(0), ElementsAre(3, 6, 9)));
+  EXPECT_THAT(answers.counts(), Each(1));
+  for (int i = 1; i < 11; ++i) {
+    if (i % 3 == 0) {
+      EXPECT_TRUE(answers.status(i).ok()) << i;
+    } else {
+      EXPECT_EQ(answers.status(i).code(), absl::StatusCode::kCancelled) << i;
+    }
+  }
+  EXPECT_EQ(batcher.dropped(), 7);
+}
+
+TEST(BatcherTest, ExpiredDeadlineCountsAsCancelled) {
+  FakeRunner runner(/*hold_first_batch=*/true);
+  Batcher batcher(runner.AsRunner(), {/*max_batch_size=*/4, absl::Milliseconds(1)});
+  auto inputs = MakeInputs(2);
+  Answers answers(2);
+  batcher.Submit(ItemFor(*inputs[0]), answers.For(0));
+  runner.WaitFirstStarted();
+  batcher.Submit(ItemFor(*inputs[1]), answers.For(1),
+                 std::make_shared<CallToken>(absl::Now() - absl::Seconds(1)));
+  runner.Release();
+  ASSERT_TRUE(answers.WaitFor(2));
+  EXPECT_THAT(runner.batches(), ElementsAre(ElementsAre(0)));
+  EXPECT_EQ(answers.status(1).code(), absl::StatusCode::kCancelled);
+}
+
+TEST(BatcherTest, StalledWhileABatchHangsWithItemsWaiting) {
+  FakeRunner runner(/*hold_first_batch=*/true);
+  Batcher batcher(runner.AsRunner(), {/*max_batch_size=*/1, absl::Milliseconds(1)});
+  auto inputs = MakeInputs(2);
+  Answers answers(2);
+  EXPECT_EQ(batcher.StalledFor(), absl::ZeroDuration());  // nothing waits
+  batcher.Submit(ItemFor(*inputs[0]), answers.For(0));
+  runner.WaitFirstStarted();
+  // The running batch alone is not a stall: nothing waits behind it.
+  EXPECT_EQ(batcher.StalledFor(absl::Now() + absl::Hours(1)), absl::ZeroDuration());
+  batcher.Submit(ItemFor(*inputs[1]), answers.For(1));
+  EXPECT_GE(batcher.StalledFor(absl::Now() + absl::Hours(1)), absl::Minutes(59));
+  runner.Release();
+  ASSERT_TRUE(answers.WaitFor(2));
+  EXPECT_EQ(batcher.StalledFor(absl::Now() + absl::Hours(1)), absl::ZeroDuration());
+}
+
 }  // namespace
 }  // namespace explainer::server

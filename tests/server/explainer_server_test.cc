@@ -534,5 +534,218 @@ TEST_F(ExplainerServerTest, ShutdownEndsAnOpenStream) {
   server_->Shutdown();  // idempotent
 }
 
+int Sum(const std::vector<int>& values) {
+  int sum = 0;
+  for (int v : values) sum += v;
+  return sum;
+}
+
+// 100 items of one stream wait behind a busy engine; the client cancels. Apart from
+// the batch already inside the engine, none of them may reach the engine.
+TEST_F(ExplainerServerTest, CancelledStreamsQueuedItemsNeverReachTheEngine) {
+  ServerOptions options = TestOptions();
+  options.stream_window = 100;
+  Start(options);
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(stream->Write(Request(absl::StrCat("r", i), PngBytes(30, 30))));
+  }
+  ASSERT_TRUE(runner_.WaitHolding());
+  const int held = runner_.batch_sizes().back();
+  ASSERT_TRUE(
+      Eventually([&] { return server_->items_waiting_for_batch() == 100 - held; }));
+  const int ran_before = Sum(runner_.batch_sizes());
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // They leave (and give their admission back) while the engine is still busy.
+  ASSERT_TRUE(Eventually(
+      [&] { return server_->processor().cancelled_items() == 100 - held; }));
+  ASSERT_TRUE(Eventually([&] { return server_->admission().items_in_flight() == held; }));
+  runner_.Release();
+  ASSERT_TRUE(Eventually([&] { return server_->items_in_flight() == 0; }));
+  EXPECT_EQ(Sum(runner_.batch_sizes()), ran_before);
+  // The held batch's items were cancelled inside the engine: not post-processed.
+  EXPECT_EQ(server_->processor().cancelled_items(), 100);
+  EXPECT_EQ(server_->admission().items_in_flight(), 0);
+}
+
+// A unary call whose deadline passes while its item waits for the engine: the item
+// is dropped, not run.
+TEST_F(ExplainerServerTest, UnaryPastItsDeadlineIsDroppedNotRun) {
+  Start();
+  runner_.Hold();
+  grpc::ClientContext blocker_context;
+  SetDeadline(&blocker_context);
+  auto blocker = stub_->Explain(&blocker_context);
+  ASSERT_TRUE(blocker->Write(Request("blocker", PngBytes(30, 30))));
+  ASSERT_TRUE(runner_.WaitHolding());
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  v1::ExplainResponse response;
+  EXPECT_EQ(stub_->ExplainImage(&context, Request("late", PngBytes(30, 30)), &response)
+                .error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  runner_.Release();
+  blocker->WritesDone();
+  while (blocker->Read(&response)) {
+  }
+  EXPECT_TRUE(blocker->Finish().ok());
+  ASSERT_TRUE(Eventually([&] { return server_->items_in_flight() == 0; }));
+  // The warm-up and the blocker; never the late item.
+  EXPECT_THAT(runner_.batch_sizes(), ElementsAre(1, 1));
+  EXPECT_EQ(server_->processor().cancelled_items(), 1);
+}
+
+TEST_F(ExplainerServerTest, UnaryOverTheInflightLimitIsRefusedNamingTheLimit) {
+  ServerOptions options = TestOptions();
+  options.admission.max_inflight_items = 2;
+  Start(options);
+  runner_.Hold();
+  std::vector<std::thread> callers;
+  std::atomic<int> ok_results{0};
+  for (int i = 0; i < 2; ++i) {
+    callers.emplace_back([&, i] {
+      grpc::ClientContext context;
+      SetDeadline(&context);
+      v1::ExplainResponse response;
+      if (stub_->ExplainImage(&context, Request(absl::StrCat("u", i), PngBytes(30, 30)),
+                              &response)
+              .ok() &&
+          response.has_result()) {
+        ok_results.fetch_add(1);
+      }
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return server_->admission().items_in_flight() == 2; }));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse response;
+  const grpc::Status refused =
+      stub_->ExplainImage(&context, Request("third", PngBytes(30, 30)), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(),
+            "server busy: 2 items in flight, limit 2 (--max_inflight_items)");
+  EXPECT_EQ(HealthStatus(channel_, "").value_or(-1), kServing);  // busy, not broken
+  runner_.Release();
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(ok_results.load(), 2);
+}
+
+TEST_F(ExplainerServerTest, UnaryOverTheMemoryLimitIsRefusedNamingTheLimit) {
+  ServerOptions options = TestOptions();
+  // One 20x20 item (about 5.4 KB estimated) fits, two do not.
+  options.admission.max_inflight_bytes = 8000;
+  Start(options);
+  runner_.Hold();
+  std::thread caller([&] {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::ExplainResponse response;
+    EXPECT_TRUE(
+        stub_->ExplainImage(&context, Request("first", PngBytes(20, 20)), &response).ok());
+  });
+  ASSERT_TRUE(Eventually([&] { return server_->admission().items_in_flight() == 1; }));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::ExplainResponse response;
+  const grpc::Status refused =
+      stub_->ExplainImage(&context, Request("second", PngBytes(20, 20)), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), StartsWith("server busy: "));
+  EXPECT_THAT(refused.error_message(),
+              ::testing::EndsWith(" more, limit 8000 bytes (--max_inflight_mb)"));
+  runner_.Release();
+  caller.join();
+}
+
+// A stream that finds the server full is not failed: it stops being read until
+// there is room, and every item is answered in the end.
+TEST_F(ExplainerServerTest, FullServerPausesAStreamInsteadOfFailingIt) {
+  ServerOptions options = TestOptions();
+  options.admission.max_inflight_items = 3;
+  Start(options);
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(stream->Write(Request(absl::StrCat("r", i), PngBytes(30, 30))));
+  }
+  ASSERT_TRUE(runner_.WaitHolding());
+  ASSERT_TRUE(Eventually([&] { return server_->admission().waiting() == 1; }));
+  absl::SleepFor(absl::Milliseconds(200));  // every chance to admit more
+  EXPECT_EQ(server_->items_in_flight(), 3);
+  EXPECT_EQ(server_->admission().waiting(), 1);  // one read item parked, no more read
+  runner_.Release();
+  stream->WritesDone();
+  int answered = 0;
+  v1::ExplainResponse response;
+  while (stream->Read(&response)) {
+    EXPECT_TRUE(response.has_result()) << response.DebugString();
+    ++answered;
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answered, 10);
+  EXPECT_EQ(server_->admission().items_in_flight(), 0);
+}
+
+// A stream cancelled while its read item waits for room withdraws it.
+TEST_F(ExplainerServerTest, CancelledStreamWithdrawsItsWaitingItem) {
+  ServerOptions options = TestOptions();
+  options.admission.max_inflight_items = 1;
+  Start(options);
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  ASSERT_TRUE(stream->Write(Request("a", PngBytes(30, 30))));
+  ASSERT_TRUE(stream->Write(Request("b", PngBytes(30, 30))));
+  ASSERT_TRUE(runner_.WaitHolding());
+  ASSERT_TRUE(Eventually([&] { return server_->admission().waiting() == 1; }));
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(Eventually([&] { return server_->admission().waiting() == 0; }));
+  runner_.Release();
+  ASSERT_TRUE(Eventually([&] { return server_->items_in_flight() == 0; }));
+  EXPECT_EQ(Sum(runner_.batch_sizes()), 2);  // warm-up and "a"
+}
+
+// The engine hangs with work waiting behind it: health NOT_SERVING for both names
+// after the stall threshold, SERVING again once the engine finishes.
+TEST_F(ExplainerServerTest, HealthIsNotServingWhileWorkIsStalled) {
+  ServerOptions options = TestOptions();
+  options.max_batch_size = 1;
+  options.stall_threshold = absl::Milliseconds(200);
+  Start(options);
+  runner_.Hold();
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Explain(&context);
+  ASSERT_TRUE(stream->Write(Request("stuck", PngBytes(30, 30))));
+  ASSERT_TRUE(runner_.WaitHolding());
+  EXPECT_EQ(HealthStatus(channel_, "").value_or(-1), kServing);  // nothing waits yet
+  ASSERT_TRUE(stream->Write(Request("waiting", PngBytes(30, 30))));
+  ASSERT_TRUE(Eventually([&] {
+    return HealthStatus(channel_, "").value_or(-1) == kNotServing;
+  }));
+  EXPECT_EQ(HealthStatus(channel_, "explainer.v1.Explainer").value_or(-1), kNotServing);
+  EXPECT_TRUE(server_->stalled());
+  runner_.Release();
+  ASSERT_TRUE(Eventually([&] {
+    return HealthStatus(channel_, "").value_or(-1) == kServing &&
+           HealthStatus(channel_, "explainer.v1.Explainer").value_or(-1) == kServing;
+  }));
+  stream->WritesDone();
+  v1::ExplainResponse response;
+  int answered = 0;
+  while (stream->Read(&response)) ++answered;
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answered, 2);
+}
+
 }  // namespace
 }  // namespace explainer::server
