@@ -19,6 +19,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   // too small. Must match the server's --max_message_mb.
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
+  // Client-side load balancing over every address the target resolves to
+  // (dns:///host:port, ipv4:a:p,b:p); gRPC re-resolves when a connection closes.
+  if (!options.lb_policy.empty()) args.SetLoadBalancingPolicyName(options.lb_policy);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
   const absl::Time deadline = absl::Now() + options.connect_timeout;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/balanced_explainer.h"
 #include "client/connection.h"
 #include "client/exit_codes.h"
 #include "client/file_io.h"
@@ -200,7 +201,13 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
     if (record.error) ++errors;
     progress.Update(done, errors);
   };
-  const absl::Status stream_status = explainer.Run(items.size(), make_request, on_answer);
+  const absl::Status stream_status =
+      options.connection.lb_policy == "round_robin"
+          ? RunBalanced(stub.get(),
+                        StreamOptions{options.window, options.connection.deadline,
+                                      options.connection.max_message_bytes},
+                        BalanceOptions{}, items.size(), make_request, on_answer)
+          : explainer.Run(items.size(), make_request, on_answer);
   progress.Finish();
   if (write_status.ok()) write_status = (*results)->Close();
 

@@ -17,7 +17,13 @@
 #include "client/options.h"
 
 // Connection (every subcommand).
-ABSL_FLAG(std::string, server, "127.0.0.1:50051", "Server address, host:port.");
+ABSL_FLAG(std::string, server, "127.0.0.1:50051",
+          "Server address: host:port, or a gRPC target such as "
+          "dns:///host:port or ipv4:a:port,b:port (several replicas).");
+ABSL_FLAG(std::string, lb, "",
+          "Load balancing over the addresses --server resolves to: pick_first (gRPC's "
+          "default) or round_robin (infer then spreads images over several streams and "
+          "re-sends those a lost replica left unanswered).");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
           "How long to wait for the server to accept the connection.");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(60),
@@ -48,7 +54,8 @@ namespace {
 
 ConnectionFlagValues ConnectionFlags() {
   return ConnectionFlagValues{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_connect_timeout),
-                              absl::GetFlag(FLAGS_deadline), absl::GetFlag(FLAGS_max_message_mb)};
+                              absl::GetFlag(FLAGS_deadline), absl::GetFlag(FLAGS_max_message_mb),
+                              absl::GetFlag(FLAGS_lb)};
 }
 
 int UsageError(const std::string& command, const std::string& message) {

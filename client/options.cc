@@ -44,6 +44,13 @@ absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagVal
   options.connect_timeout = values.connect_timeout;
   options.deadline = values.deadline;
   options.max_message_bytes = values.max_message_mb * 1024 * 1024;
+  if (!values.lb.empty() && values.lb != "pick_first" && values.lb != "round_robin") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--lb: must be pick_first or round_robin, got '", values.lb,
+        "' (round_robin spreads calls over every address of --server, e.g. "
+        "dns:///explainer-headless:50051 or ipv4:10.0.0.1:50051,10.0.0.2:50051)"));
+  }
+  options.lb_policy = values.lb;
   return options;
 }
 

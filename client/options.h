@@ -23,6 +23,7 @@ struct ConnectionFlagValues {
   absl::Duration connect_timeout;
   absl::Duration deadline;
   int max_message_mb = 64;
+  std::string lb;  // --lb: "", "pick_first" or "round_robin"
 };
 
 struct ConnectionOptions {
@@ -32,6 +33,9 @@ struct ConnectionOptions {
   // this time of being sent.
   absl::Duration deadline = absl::Seconds(60);
   int max_message_bytes = 64 * 1024 * 1024;  // send and receive
+  // gRPC load balancing policy; empty: gRPC's default (pick_first). With
+  // "round_robin", infer spreads items over streams (balanced_explainer.h).
+  std::string lb_policy;
 };
 
 struct InferFlagValues {
