@@ -177,6 +177,20 @@ void ChildProcess::Kill() {
   exit_code_ = -1;
 }
 
+void ChildProcess::Signal(int signal) {
+  if (Running()) kill(pid_, signal);
+}
+
+int ChildProcess::Wait(absl::Duration timeout) {
+  if (!Running()) return exit_code_;
+  const int code = WaitFor(pid_, timeout);
+  if (code != -2) {
+    exited_ = true;
+    exit_code_ = code;
+  }
+  return code;
+}
+
 ChildProcess::~ChildProcess() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(

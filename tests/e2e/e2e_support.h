@@ -44,6 +44,11 @@ class ChildProcess {
   int Stop();
   // SIGKILL, as a crash or a pulled cable would end it.
   void Kill();
+  // Sends `signal` without waiting.
+  void Signal(int signal);
+  // Waits up to `timeout` for the exit: its status, -1 if killed by a signal, -2 if
+  // still running.
+  int Wait(absl::Duration timeout);
 
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
@@ -66,6 +71,8 @@ class ServerUnderTest {
   const std::string& startup_line() const { return startup_line_; }
   bool Running() { return process_->Running(); }
   void Kill() { process_->Kill(); }
+  void Signal(int signal) { process_->Signal(signal); }
+  int Wait(absl::Duration timeout) { return process_->Wait(timeout); }
   std::shared_ptr<grpc::Channel> Channel() const;
   std::string Log() const;  // the server's stderr so far
 

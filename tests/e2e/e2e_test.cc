@@ -1,5 +1,6 @@
 // End-to-end: the real explainer-server (small test bundle) and the real
 // `explainer` client binary, over loopback.
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -370,6 +371,36 @@ TEST_F(E2eTest, ServerDyingMidStreamIsReportedAndNothingIsLost) {
   }
   EXPECT_GE(answered, 1);
   EXPECT_GE(lost, 1);
+}
+
+// A stream that never half-closes holds the graceful shutdown for its 5 s grace; a
+// second SIGINT meanwhile ends the server at once, exit 2, naming what was left.
+// (Before the hard deadline existed, the second signal was ignored: exit 0.)
+TEST_F(E2eTest, SecondSigintDuringShutdownExitsAtOnceWithTheUnansweredCalls) {
+  auto server = ServerUnderTest::Start(SourcePath(kTinyBundle), Dir("server"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Explainer::NewStub((*server)->Channel());
+  grpc::ClientContext context;
+  auto stream = stub->Explain(&context);
+  v1::ExplainRequest request;
+  request.set_request_id("open");
+  request.set_image(EncodeImage(".png", cv::Mat(64, 80, CV_8UC3, cv::Scalar(90, 90, 90))));
+  ASSERT_TRUE(stream->Write(request));
+  v1::ExplainResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // the stream is open and served
+
+  (*server)->Signal(SIGINT);
+  const absl::Time give_up = absl::Now() + absl::Minutes(1);  // hang guard only
+  while ((*server)->Log().find("SIGINT, shutting down") == std::string::npos &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  (*server)->Signal(SIGINT);
+  EXPECT_EQ((*server)->Wait(absl::Minutes(1)), 2) << (*server)->Log();
+  EXPECT_THAT((*server)->Log(),
+              HasSubstr("explainer-server: second SIGINT during shutdown; exiting now (exit "
+                        "2) with 1 Explain stream and 0 ExplainImage calls unanswered"));
+  context.TryCancel();
 }
 
 TEST_F(E2eTest, InfoPrintsTheModel) {
