@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/dicom_decode.h"
 #include "common/image_decode.h"
 
 namespace explainer::common {
@@ -281,11 +282,16 @@ const char* FormatName(ImageFormat format) {
       return "TIFF";
     case ImageFormat::kWebp:
       return "WebP";
+    case ImageFormat::kDicom:
+      return "DICOM";
   }
   return "image";
 }
 
 std::optional<ImageFormat> SniffFormat(absl::string_view b) {
+  // First: the 128-byte preamble of a DICOM file may hold another format's magic
+  // (dual-personality DICOM/TIFF files).
+  if (LooksLikeDicom(b)) return ImageFormat::kDicom;
   if (StartsWith(b, "\xFF\xD8\xFF")) return ImageFormat::kJpeg;
   if (StartsWith(b, kPngSignature)) return ImageFormat::kPng;
   if (StartsWith(b, "BM")) return ImageFormat::kBmp;
@@ -313,6 +319,7 @@ absl::Status CheckContainerComplete(ImageFormat format, absl::string_view bytes)
       return CheckWebpComplete(bytes);
     case ImageFormat::kBmp:
     case ImageFormat::kTiff:
+    case ImageFormat::kDicom:  // DCMTK's parser checks element lengths
       return absl::OkStatus();
   }
   return absl::OkStatus();
@@ -344,7 +351,7 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
   if (!format.has_value()) {
     // The file's own bytes are not echoed: they may be anything (not UTF-8, private).
     return absl::InvalidArgumentError(absl::StrFormat(
-        "not a supported image (%d bytes, no JPEG, PNG, BMP, TIFF or WebP signature)",
+        "not a supported image (%d bytes, no JPEG, PNG, BMP, TIFF, WebP or DICOM signature)",
         bytes.size()));
   }
   switch (*format) {
@@ -358,6 +365,11 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
       return internal::ReadTiffHeader(bytes);
     case ImageFormat::kWebp:
       return internal::ReadWebpHeader(bytes);
+    case ImageFormat::kDicom: {
+      absl::StatusOr<DicomHeader> dicom = ReadDicomHeader(bytes);
+      if (!dicom.ok()) return dicom.status();
+      return internal::MakeHeader(ImageFormat::kDicom, dicom->width, dicom->height);
+    }
   }
   return absl::InternalError("unreachable image format");
 }

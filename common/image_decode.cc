@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/dicom_decode.h"
 #include "common/exif_orientation.h"
 #include "common/image_container.h"
 #include "common/jpeg_scan_check.h"
@@ -32,6 +33,7 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
         absl::StrFormat("image is %dx%d = %d pixels, over the limit of %d", header.width,
                         header.height, pixels, options.max_pixels));
   }
+  if (header.format == ImageFormat::kDicom) return DecodeDicom(bytes, options);
   RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
   if (header.format == ImageFormat::kJpeg) RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
 

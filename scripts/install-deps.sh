@@ -10,6 +10,10 @@ PACKAGES=(
   libtorch-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libopencv-dev libabsl-dev nlohmann-json3-dev libjpeg62-turbo-dev
+  # DICOM: decoding in common/ (DCMTK), test cases made at test time with DCMTK's
+  # tools and pydicom (+ GDCM for its JPEG/JPEG-LS reference decodes), a real PACS
+  # (Orthanc) in the DICOM end-to-end test
+  libdcmtk-dev dcmtk python3-pydicom python3-gdcm orthanc
   # Prometheus metrics of the server (service/server/metrics.cc)
   prometheus-cpp-dev
   googletest libgtest-dev libgmock-dev

@@ -183,7 +183,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"huge_header.png", absl::StatusCode::kResourceExhausted,
                  "image is 100000x100000 = 10000000000 pixels, over the limit of 67108864"},
         BadInput{"text_as.png", absl::StatusCode::kInvalidArgument,
-                 "not a supported image (43 bytes, no JPEG, PNG, BMP, TIFF or WebP "
+                 "not a supported image (43 bytes, no JPEG, PNG, BMP, TIFF, WebP or DICOM "
                  "signature)"},
         BadInput{"truncated.jpg", absl::StatusCode::kInvalidArgument,
                  "truncated or corrupt JPEG: no end-of-image marker (FF D9)"},

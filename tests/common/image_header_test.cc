@@ -116,7 +116,7 @@ void ExpectInvalid(const std::string& bytes, const std::string& message) {
 TEST(ImageHeaderTest, RejectsEmptyUnknownAndTruncatedHeaders) {
   ExpectInvalid("", "image is empty (0 bytes)");
   ExpectInvalid("GIF89a....",
-                "not a supported image (10 bytes, no JPEG, PNG, BMP, TIFF or WebP signature)");
+                "not a supported image (10 bytes, no JPEG, PNG, BMP, TIFF, WebP or DICOM signature)");
   ExpectInvalid(std::string("\xFF\xD8\xFF\xE0\x00", 5),
                 "truncated or corrupt JPEG: header incomplete (5 bytes)");
   ExpectInvalid(PngHeader(10, 10).substr(0, 20),

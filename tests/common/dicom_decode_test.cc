@@ -1,0 +1,195 @@
+// DecodeDicom / DecodeImage on DICOM: every case that tests/data/dicom/make_dicom_cases.py
+// builds at test time (pydicom + DCMTK's command-line encoders) against pydicom's own
+// rendering (modality and VOI LUT), within one grey level; the broken and unsupported
+// files against their exact messages.
+#include "common/dicom_decode.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/image_decode.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "opencv2/core.hpp"
+#include "opencv2/imgcodecs.hpp"
+#include "tests/test_paths.h"
+
+namespace explainer::common {
+namespace {
+
+using ::explainer::testing::SourcePath;
+using ::testing::HasSubstr;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << path;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The generated cases, made once for the whole binary in a fresh temporary folder.
+class DicomCases : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string pattern = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/dicom_cases_XXXXXX");
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    ASSERT_NE(mkdtemp(buf.data()), nullptr);
+    dir_ = new std::string(buf.data());
+    const std::string cmd =
+        absl::StrCat("/usr/bin/python3 ", SourcePath("tests/data/dicom/make_dicom_cases.py"),
+                     " --out ", *dir_, " > ", *dir_, "/make.log 2>&1");
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << ReadAll(*dir_ + "/make.log");
+    cases_ = new nlohmann::json(nlohmann::json::parse(ReadAll(*dir_ + "/cases.json")));
+  }
+  static void TearDownTestSuite() {
+    if (dir_ != nullptr) std::system(absl::StrCat("rm -rf ", *dir_).c_str());
+    delete dir_;
+    delete cases_;
+    dir_ = nullptr;
+    cases_ = nullptr;
+  }
+  static std::string Bytes(const std::string& file) { return ReadAll(*dir_ + "/" + file); }
+  static const nlohmann::json& Case(const std::string& name) {
+    for (const auto& c : *cases_) {
+      if (c["name"] == name) return c;
+    }
+    ADD_FAILURE() << "no case " << name;
+    static const nlohmann::json kNone;
+    return kNone;
+  }
+
+  static std::string* dir_;
+  static nlohmann::json* cases_;
+};
+std::string* DicomCases::dir_ = nullptr;
+nlohmann::json* DicomCases::cases_ = nullptr;
+
+// Largest |a - b| over all pixels of an RGB decode (3 equal channels) and a gray reference.
+int MaxDifference(const cv::Mat& rgb, const cv::Mat& gray) {
+  int worst = 0;
+  for (int y = 0; y < gray.rows; ++y) {
+    for (int x = 0; x < gray.cols; ++x) {
+      const cv::Vec3b p = rgb.at<cv::Vec3b>(y, x);
+      EXPECT_TRUE(p[0] == p[1] && p[1] == p[2]) << "not gray at (" << x << ", " << y << ")";
+      worst = std::max(worst, std::abs(int{p[0]} - int{gray.at<uint8_t>(y, x)}));
+    }
+  }
+  return worst;
+}
+
+TEST_F(DicomCases, EveryEncodingMatchesPydicomWithinOneGreyLevel) {
+  int checked = 0;
+  std::map<std::string, int> differences;
+  for (const auto& c : *cases_) {
+    if (!c.contains("reference")) continue;
+    const std::string name = c["name"];
+    SCOPED_TRACE(name);
+    DecodeOptions options;
+    if (c.contains("window")) {
+      options.dicom_window_center = c["window"][0];
+      options.dicom_window_width = c["window"][1];
+    }
+    // Through the common entry point, as the server and every other caller decode.
+    absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]), options);
+    ASSERT_TRUE(rgb.ok()) << rgb.status();
+    const cv::Mat ref =
+        cv::imread(*dir_ + "/" + c["reference"].get<std::string>(), cv::IMREAD_GRAYSCALE);
+    ASSERT_FALSE(ref.empty());
+    ASSERT_EQ(rgb->type(), CV_8UC3);
+    ASSERT_EQ(rgb->size(), ref.size());
+    const int diff = MaxDifference(*rgb, ref);
+    differences[name] = diff;
+    EXPECT_LE(diff, 1);
+    ++checked;
+  }
+  EXPECT_GE(checked, 25);
+  for (const auto& [name, diff] : differences) {
+    std::cout << "  max grey-level difference " << diff << "  " << name << "\n";
+  }
+}
+
+TEST_F(DicomCases, BrokenAndUnsupportedFilesGetTheirMessage) {
+  int checked = 0;
+  for (const auto& c : *cases_) {
+    if (!c.contains("error")) continue;
+    SCOPED_TRACE(c["name"].get<std::string>());
+    absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]));
+    ASSERT_FALSE(rgb.ok());
+    EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(rgb.status().message()),
+                HasSubstr(c["error"].get<std::string>()));
+    ++checked;
+  }
+  EXPECT_GE(checked, 9);
+}
+
+TEST_F(DicomCases, PixelLimitIsCheckedFromTheHeader) {
+  DecodeOptions options;
+  options.max_pixels = 7000;
+  absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("jpeg_lossless_mono2_u16.dcm"), options);
+  ASSERT_FALSE(rgb.ok());
+  EXPECT_EQ(rgb.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(rgb.status().message(), "image is 80x96 = 7680 pixels, over the limit of 7000");
+  // The same limit straight through DecodeDicom.
+  EXPECT_EQ(DecodeDicom(Bytes("rle_mono2_u8.dcm"), options).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(DicomCases, HeaderGivesSizeFormatAndUids) {
+  const nlohmann::json& c = Case("deflate_mono1_u12");
+  const std::string bytes = Bytes(c["file"]);
+  EXPECT_TRUE(LooksLikeDicom(bytes));
+  absl::StatusOr<ImageHeader> image = ReadImageHeader(bytes);
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->format, ImageFormat::kDicom);
+  EXPECT_EQ(image->width, 80);
+  EXPECT_EQ(image->height, 96);
+  absl::StatusOr<DicomHeader> header = ReadDicomHeader(bytes);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->sop_instance_uid, c["sop_instance_uid"].get<std::string>());
+  EXPECT_EQ(header->study_instance_uid, c["study_instance_uid"].get<std::string>());
+  EXPECT_EQ(header->transfer_syntax_uid, "1.2.840.10008.1.2.1.99");
+  EXPECT_EQ(header->photometric_interpretation, "MONOCHROME1");
+  EXPECT_EQ(header->modality, "CR");
+}
+
+TEST_F(DicomCases, InvalidCallerWindowIsNamed) {
+  DecodeOptions options;
+  options.dicom_window_center = 100;
+  options.dicom_window_width = 0.5;
+  absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("mono2_u12_window.dcm"), options);
+  ASSERT_FALSE(rgb.ok());
+  EXPECT_EQ(rgb.status().message(), "invalid DICOM window: centre 100, width 0.5");
+}
+
+TEST(DicomSniff, NeedsDicmAfterThePreamble) {
+  std::string bytes(132, '\0');
+  EXPECT_FALSE(LooksLikeDicom(bytes));
+  bytes.replace(128, 4, "DICM");
+  EXPECT_TRUE(LooksLikeDicom(bytes));
+  EXPECT_FALSE(LooksLikeDicom(bytes.substr(0, 131)));
+  // A preamble holding TIFF's magic is still DICOM (dual-personality files).
+  bytes.replace(0, 4, std::string("II*\0", 4));
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
+  ASSERT_FALSE(header.ok());
+  EXPECT_THAT(std::string(header.status().message()), HasSubstr("truncated or corrupt DICOM"));
+}
+
+TEST(DicomSniff, NotDicomIsNamed) {
+  EXPECT_EQ(DecodeDicom(std::string(10, 'x')).status().message(),
+            "not a DICOM Part 10 file (10 bytes, no DICM after the 128-byte preamble)");
+}
+
+}  // namespace
+}  // namespace explainer::common
