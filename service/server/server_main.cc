@@ -22,6 +22,7 @@
 #include "grpc/support/log.h"
 #include "service/server/explainer_server.h"
 #include "service/server/health_probe.h"
+#include "service/server/json_log.h"
 #include "service/server/metrics.h"
 #include "service/server/server_options.h"
 #include "service/server/shutdown_controller.h"
@@ -36,6 +37,9 @@ ABSL_FLAG(std::string, model, "",
           "TorchScript model bundle (tools/export_model.py). Default: $EXPLAINER_MODEL, "
           "else the embedded demo bundle models/demo/explainer-demo.pt");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, log_format, "text",
+          "text, or json: the server's own log lines (start-up, shutdown, errors) as "
+          "one JSON object per line (time, severity, logger, message)");
 ABSL_FLAG(bool, health_check, false,
           "probe the server at --address (grpc.health.v1, a wildcard host probed on "
           "loopback) and exit: 0 when SERVING, 1 otherwise (container HEALTHCHECK)");
@@ -209,6 +213,13 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(GrpcLog);
+  if (const std::string format = absl::GetFlag(FLAGS_log_format); format == "json") {
+    InstallJsonLogging(/*grpc_errors=*/std::getenv("GRPC_VERBOSITY") == nullptr);
+  } else if (format != "text") {
+    std::cerr << "explainer-server: --log_format must be text or json (got \"" << format
+              << "\")" << std::endl;
+    return 1;
+  }
 
   absl::StatusOr<ServerOptions> options = OptionsFromFlags(argv[0]);
   if (!options.ok()) {
