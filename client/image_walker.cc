@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client/dicom_files.h"
 #include "client/file_io.h"
 #include "common/utf8.h"
 
@@ -24,7 +25,8 @@ namespace {
 
 constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".bmp",
                                             ".tif", ".tiff", ".webp"};
-constexpr const char* kExtensionList = ".jpg .jpeg .png .bmp .tif .tiff .webp";
+constexpr const char* kExtensionList =
+    ".jpg .jpeg .png .bmp .tif .tiff .webp, or DICOM files of any name";
 
 bool IsWithin(const fs::path& path, const fs::path& root) {
   auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
@@ -202,7 +204,13 @@ absl::StatusOr<std::vector<ImageItem>> FindImages(const WalkOptions& options) {
       }
       continue;
     }
-    if (!HasImageExtension(entry.path().filename().string())) continue;
+    // DICOM files are found by content ("DICM" at offset 128): PACS exports are often
+    // called 1.2.840...., IM0001 or *.dcm.
+    if (!HasImageExtension(entry.path().filename().string()) &&
+        !(CheckEntry(entry.path(), canonical_root, "--input-dir").ok() &&
+          IsDicomFile(entry.path().string()))) {
+      continue;
+    }
     const fs::path rel = entry.path().lexically_relative(root);
     ImageItem item;
     item.path = entry.path().string();

@@ -43,7 +43,8 @@ struct WalkOptions {
 // resolved (as far as it exists), so that two spellings of one folder compare equal.
 std::filesystem::path CanonicalFolder(const std::string& dir);
 
-// True for .jpg .jpeg .png .bmp .tif .tiff .webp in any case.
+// True for .jpg .jpeg .png .bmp .tif .tiff .webp in any case. (DICOM files are found
+// by content whatever their name: client/dicom_files.h.)
 bool HasImageExtension(absl::string_view path);
 
 // The images to send, sorted by relative path (byte order) so that runs are

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "client/balanced_explainer.h"
 #include "client/connection.h"
+#include "client/dicom_files.h"
 #include "client/exit_codes.h"
 #include "client/file_io.h"
 #include "client/image_walker.h"
@@ -62,6 +63,11 @@ ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOp
   record.request_id = item.request_id;
   record.annotation_file = item.annotation_path;
   record.round_trip = answer.round_trip;
+  if (item.skip.ok() && IsDicomFile(item.path)) {
+    absl::StatusOr<std::string> uid =
+        ReadSopInstanceUid(item.path, options.connection.max_message_bytes);
+    if (uid.ok()) record.sop_instance_uid = *std::move(uid);
+  }
   if (!answer.response.ok()) {
     record.error = ClientError(answer.response.status());
     return record;

@@ -30,6 +30,9 @@ struct ItemRecord {
   std::string file;        // relative to the input folder, '/'; raw bytes
   std::string request_id;  // valid UTF-8
   std::string annotation_file;  // the paired LabelMe file as given; empty: none
+  // DICOM input: its SOP Instance UID (0008,0018), so that results can be matched
+  // to the PACS object; empty for other images.
+  std::string sop_instance_uid;
   std::optional<ItemError> error;
   // The server's result without the bulky heatmap / PNG fields (they went to
   // files). Set exactly when error is not.

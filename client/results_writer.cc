@@ -70,6 +70,7 @@ ordered_json RecordToJson(const ItemRecord& record, const std::vector<std::strin
   line["file"] = record.file;
   line["request_id"] = record.request_id;
   line["annotation_file"] = PathOrNull(record.annotation_file);
+  if (!record.sop_instance_uid.empty()) line["sop_instance_uid"] = record.sop_instance_uid;
   line["predicted_class"] = nullptr;
   line["predicted_index"] = nullptr;
   line["confidence"] = nullptr;
