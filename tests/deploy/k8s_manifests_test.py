@@ -266,6 +266,57 @@ class ServiceMonitorTest(unittest.TestCase):
         self.assertIn(endpoint["port"], [p["name"] for p in cluster_ip["spec"]["ports"]])
 
 
+def metric_names():
+    """Every metric family service/server/metrics.cc exposes."""
+    with open(os.path.join(ROOT, "service", "server", "metrics.cc")) as f:
+        source = f.read()
+    names = set(re.findall(r'\.Name\("([a-z_]+)"\)', source))
+    names |= set(re.findall(r'GaugeFamily\(\s*"([a-z_]+)"', source))
+    names |= set(re.findall(r'\.name = "([a-z_]+)"', source))
+    return names
+
+
+class DashboardAndDocsTest(unittest.TestCase):
+    """The Grafana dashboard uses only metrics the server has; the README documents
+    every one of them."""
+
+    def test_metric_names_found(self):
+        names = metric_names()
+        for name in ("explainer_items_total", "explainer_calls_total",
+                     "explainer_stage_duration_seconds", "explainer_batch_size",
+                     "explainer_queue_depth", "explainer_calls_in_flight",
+                     "explainer_refused_calls_total", "explainer_model_info",
+                     "process_cpu_seconds_total", "process_resident_memory_bytes",
+                     "explainer_cuda_memory_allocated_bytes",
+                     "explainer_cuda_memory_reserved_bytes"):
+            self.assertIn(name, names)
+
+    def test_dashboard_queries_known_metrics(self):
+        import json
+        with open(os.path.join(ROOT, "deploy", "grafana", "explainer-dashboard.json")) as f:
+            dashboard = json.load(f)
+        known = metric_names()
+        used = set()
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                for name in re.findall(r"\b((?:explainer|process)_[a-z_]+)", target["expr"]):
+                    base = re.sub(r"_(bucket|sum|count)$", "", name)
+                    self.assertTrue(name in known or base in known,
+                                    f"panel {panel['title']!r} uses unknown {name}")
+                    used.add(name if name in known else base)
+        # Throughput, latency percentiles, batch size, queue depth, errors.
+        for name in ("explainer_items_total", "explainer_stage_duration_seconds",
+                     "explainer_batch_size", "explainer_queue_depth",
+                     "explainer_refused_calls_total"):
+            self.assertIn(name, used)
+
+    def test_readme_documents_every_metric(self):
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        missing = sorted(n for n in metric_names() if f"`{n}`" not in readme)
+        self.assertFalse(missing, f"metrics the README does not document: {missing}")
+
+
 class FlagParsingTest(unittest.TestCase):
     def test_flag_lines(self):
         self.assertEqual(parse_flags("--a=1\n# c\n\n--b\n"), {"a": "1", "b": "true"})
