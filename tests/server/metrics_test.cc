@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <regex>
 #include <string>
@@ -15,6 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "explainer/v1/explainer.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -267,6 +271,75 @@ TEST(MetricsServerTest, ScrapeOverHttpShowsTheServerMoving) {
   server->reset();  // clears the state source
   const std::string later = (*metrics)->Scrape();
   EXPECT_THAT(later, Not(HasSubstr("explainer_queue_depth")));
+}
+
+// Under load: the gauges show work waiting while the engine is held.
+TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
+  if (!MetricsAvailable()) GTEST_SKIP() << "built without prometheus-cpp";
+  MetricsOptions metrics_options;
+  metrics_options.address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(metrics_options);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  // The engine blocks (after the warm-up batch) until released.
+  absl::Notification release;
+  std::atomic<int> batches{0};
+  Metrics::BatchRunner runner = [&](absl::Span<const engine::EngineItem> batch) {
+    if (batches++ > 0) release.WaitForNotification();
+    return testing::FakeRun(batch);
+  };
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.workers = 2;
+  options.max_batch_size = 1;
+  options.batch_delay = absl::ZeroDuration();
+  options.metrics = metrics->get();
+  absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
+      ExplainerServer::StartWithRunner(options, testing::FakeSpec(), "cpu", runner);
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Explainer::NewStub(channel);
+  constexpr int kCalls = 3;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::ExplainRequest> requests(kCalls);
+  std::vector<v1::ExplainResponse> responses(kCalls);
+  std::vector<grpc::Status> statuses(kCalls);
+  absl::BlockingCounter done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    requests[i].set_request_id(absl::StrCat("held", i));
+    requests[i].set_image(testing::PngBytes(20, 20));
+    stub->async()->ExplainImage(contexts[i].get(), &requests[i], &responses[i],
+                                [&, i](grpc::Status status) {
+                                  statuses[i] = std::move(status);
+                                  done.DecrementCount();
+                                });
+  }
+  // One item runs (held), the other two wait for a batch.
+  std::string text;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    absl::StatusOr<std::string> scraped = HttpGet((*metrics)->port(), "/metrics");
+    ASSERT_TRUE(scraped.ok()) << scraped.status();
+    text = *scraped;
+    if (Sample(text, "explainer_queue_depth") == kCalls - 1) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(Sample(text, "explainer_queue_depth"), kCalls - 1) << text;
+  EXPECT_EQ(Sample(text, "explainer_items_in_flight"), kCalls);
+  EXPECT_EQ(Sample(text, R"(explainer_calls_in_flight{rpc="ExplainImage"})"), kCalls);
+  EXPECT_EQ(Sample(text, R"(explainer_items_total{code="OK",rpc="ExplainImage"})"), 0);
+
+  release.Notify();
+  done.Wait();
+  for (const grpc::Status& status : statuses) EXPECT_TRUE(status.ok()) << status.error_message();
+  absl::StatusOr<std::string> after = HttpGet((*metrics)->port(), "/metrics");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(Sample(*after, "explainer_queue_depth"), 0);
+  EXPECT_EQ(Sample(*after, "explainer_items_in_flight"), 0);
+  EXPECT_EQ(Sample(*after, R"(explainer_items_total{code="OK",rpc="ExplainImage"})"), kCalls);
+  // Warm-up + one batch per item (max_batch_size 1).
+  EXPECT_EQ(Sample(*after, R"(explainer_batch_size_count)"), 1 + kCalls);
 }
 
 }  // namespace
