@@ -342,5 +342,55 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
   EXPECT_EQ(Sample(*after, R"(explainer_batch_size_count)"), 1 + kCalls);
 }
 
+// A unary call refused by the real admission is counted with the limit as reason.
+TEST(MetricsServerTest, AdmissionRefusalIsCountedByReason) {
+  if (!MetricsAvailable()) GTEST_SKIP() << "built without prometheus-cpp";
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create({});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  absl::Notification release;
+  std::atomic<int> batches{0};
+  Metrics::BatchRunner runner = [&](absl::Span<const engine::EngineItem> batch) {
+    if (batches++ > 0) release.WaitForNotification();
+    return testing::FakeRun(batch);
+  };
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.workers = 1;
+  options.admission.max_inflight_items = 1;
+  options.metrics = metrics->get();
+  absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
+      ExplainerServer::StartWithRunner(options, testing::FakeSpec(), "cpu", runner);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Explainer::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext held_context;
+  v1::ExplainRequest held_request;
+  held_request.set_request_id("held");
+  held_request.set_image(testing::PngBytes(20, 20));
+  v1::ExplainResponse held_response;
+  absl::Notification held_done;
+  stub->async()->ExplainImage(&held_context, &held_request, &held_response,
+                              [&](grpc::Status) { held_done.Notify(); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((*server)->items_in_flight() < 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  grpc::ClientContext context;
+  v1::ExplainRequest request;
+  request.set_request_id("refused");
+  request.set_image(testing::PngBytes(20, 20));
+  v1::ExplainResponse response;
+  const grpc::Status status = stub->ExplainImage(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  release.Notify();
+  held_done.WaitForNotification();
+
+  const std::string text = (*metrics)->Scrape();
+  EXPECT_EQ(Sample(text, R"(explainer_refused_calls_total{reason="max_inflight_items",rpc="ExplainImage"})"), 1) << text;
+  EXPECT_EQ(Sample(text, R"(explainer_calls_total{code="RESOURCE_EXHAUSTED",rpc="ExplainImage"})"), 1);
+  EXPECT_EQ(Sample(text, R"(explainer_calls_total{code="OK",rpc="ExplainImage"})"), 1);
+}
+
 }  // namespace
 }  // namespace explainer::server
