@@ -99,16 +99,20 @@ tsan() {
   local dir=build-tsan
   stage "tsan: configure + build (-j$JOBS)" bash -c "
     $(declare -f configure); configure $dir thread &&
-    cmake --build $dir -j$JOBS --target server_tests absl_mutex_tsan" || return 1
+    cmake --build $dir -j$JOBS --target server_tests absl_mutex_tsan absl_mutex_tsan_check" || return 1
   # Debian's absl, gRPC and LibTorch are not instrumented. ignore_noninstrumented_modules:
   # what they do through interceptors (memcpy, free...) is not checked. The preloaded
   # absl_mutex_tsan.so tells TSan about absl::Mutex/Notification/BlockingCounter,
   # without which every guarded field of ours would be reported (tests/sanitizers/).
   export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$SUPP/tsan.supp"
-  local rc=0
+  local rc=0 preload="$ROOT/$dir/tests/sanitizers/libabsl_mutex_tsan.so"
+  # The annotations must neither leave false reports nor hide a real race.
+  stage "tsan: absl_mutex_tsan self-check" bash -c "
+    env LD_PRELOAD=$preload $dir/tests/sanitizers/absl_mutex_tsan_check &&
+    { env LD_PRELOAD=$preload $dir/tests/sanitizers/absl_mutex_tsan_check race 2>/dev/null;
+      [ \$? -ne 0 ] || { echo 'a real race went unreported'; exit 1; }; }" || return 1
   stage "tsan: server_tests (batcher, worker pool, item processor)" \
-    env LD_PRELOAD="$ROOT/$dir/tests/sanitizers/libabsl_mutex_tsan.so" \
-    "$dir/tests/server/server_tests" --gtest_brief=1 \
+    env LD_PRELOAD="$preload" "$dir/tests/server/server_tests" --gtest_brief=1 \
     --gtest_filter='BatcherTest.*:WorkerPoolTest.*:ItemProcessorTest.*' || rc=1
   unset TSAN_OPTIONS
   return "$rc"
