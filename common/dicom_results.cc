@@ -1,0 +1,320 @@
+// Secondary Capture overlay + Comprehensive SR with DCMTK (dcmdata, dcmsr).
+#include "common/dicom_results.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "common/dicom_decode.h"
+#include "common/status_macros.h"
+#include "dcmtk/config/osconfig.h"  // must come first of the DCMTK headers
+#include "dcmtk/dcmdata/dcdatset.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
+#include "dcmtk/dcmdata/dcostrmb.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcvrda.h"
+#include "dcmtk/dcmdata/dcvrtm.h"
+#include "dcmtk/dcmsr/dsrdoc.h"
+#include "opencv2/core.hpp"
+
+namespace explainer::common {
+namespace {
+
+// Coding scheme of the concepts DICOM has no code for (PS3.16 8.2: "99" prefix).
+constexpr const char* kScheme = "99EXPLAINER";
+constexpr const char* kSecondaryCaptureClass = UID_SecondaryCaptureImageStorage;
+
+// The attributes copied from the source: Patient and General Study modules.
+const DcmTagKey kCopied[] = {
+    DCM_PatientName,   DCM_PatientID, DCM_PatientBirthDate,   DCM_PatientSex,
+    DCM_StudyInstanceUID, DCM_StudyDate, DCM_StudyTime,       DCM_StudyID,
+    DCM_AccessionNumber, DCM_ReferringPhysicianName,
+};
+
+absl::Status Check(const OFCondition& cond, absl::string_view what) {
+  if (cond.good()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("DICOM output: ", what, ": ", cond.text()));
+}
+
+absl::StatusOr<std::string> NewUid(const std::string& root) {
+  char uid[100];
+  if (dcmGenerateUniqueIdentifier(uid, root.c_str()) == nullptr) {
+    return absl::InternalError("DICOM output: no UID generated");
+  }
+  return std::string(uid);
+}
+
+absl::Status CheckRoot(const std::string& root) {
+  bool ok = !root.empty() && root.size() <= 32 && root.front() != '.' && root.back() != '.';
+  for (const char c : root) ok = ok && ((c >= '0' && c <= '9') || c == '.');
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "DICOM UID root must be digits and dots, 1 to 32 characters, e.g. 1.2.826.0.1.3680043.10.1188");
+  }
+  return absl::OkStatus();
+}
+
+// Part 10 bytes of `file` in explicit VR little endian.
+absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
+  RETURN_IF_ERROR(Check(file.validateMetaInfo(EXS_LittleEndianExplicit), "meta header"));
+  std::string out;
+  std::vector<char> buffer(1 << 20);
+  DcmOutputBufferStream stream(buffer.data(), static_cast<offile_off_t>(buffer.size()));
+  file.transferInit();
+  OFCondition cond;
+  do {
+    cond = file.write(stream, EXS_LittleEndianExplicit, EET_ExplicitLength, nullptr);
+    void* chunk = nullptr;
+    offile_off_t length = 0;
+    stream.flushBuffer(chunk, length);
+    out.append(static_cast<const char*>(chunk), static_cast<size_t>(length));
+  } while (cond == EC_StreamNotifyClient);
+  file.transferEnd();
+  RETURN_IF_ERROR(Check(cond, "writing"));
+  return out;
+}
+
+void CopyStudy(DcmItem& from, DcmItem& to) {
+  // The copied strings keep their bytes, so they keep their character set too.
+  OFString charset;
+  if (from.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() &&
+      !charset.empty()) {
+    to.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
+  } else {
+    delete to.remove(DCM_SpecificCharacterSet);
+  }
+  for (const DcmTagKey& key : kCopied) {
+    OFString value;
+    from.findAndGetOFStringArray(key, value);  // absent: written empty (type 2)
+    to.putAndInsertOFStringArray(key, value);
+  }
+}
+
+std::string Percent(float p) { return absl::StrFormat("%.4f", p); }
+
+}  // namespace
+
+absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input) {
+  RETURN_IF_ERROR(CheckRoot(input.uid_root));
+  if (input.overlay_rgb.type() != CV_8UC3 || input.overlay_rgb.empty() ||
+      input.overlay_rgb.rows > 65535 || input.overlay_rgb.cols > 65535) {
+    return absl::InvalidArgumentError("DICOM output: the overlay must be a CV_8UC3 image");
+  }
+  if (input.probabilities.size() != input.class_names.size() || input.class_names.empty() ||
+      input.predicted_index < 0 ||
+      input.predicted_index >= static_cast<int>(input.class_names.size()) ||
+      input.explained_index < 0 ||
+      input.explained_index >= static_cast<int>(input.class_names.size())) {
+    return absl::InvalidArgumentError(
+        "DICOM output: probabilities, predicted and explained class must match the classes");
+  }
+  ASSIGN_OR_RETURN(const DicomHeader source_header, ReadDicomHeader(input.source));
+  if (source_header.sop_instance_uid.empty() || source_header.study_instance_uid.empty()) {
+    return absl::InvalidArgumentError(
+        "DICOM output: the source has no SOP Instance UID or Study Instance UID");
+  }
+  // The source's header (no pixels) for the attributes to copy.
+  DcmFileFormat source;
+  {
+    DcmInputBufferStream in;
+    in.setBuffer(input.source.data(), static_cast<offile_off_t>(input.source.size()));
+    in.setEos();
+    source.transferInit();
+    const OFCondition cond = source.readUntilTag(in, EXS_Unknown, EGL_noChange,
+                                                 DCM_MaxReadLength, DCM_PixelData);
+    source.transferEnd();
+    if (cond.bad()) return absl::InvalidArgumentError("DICOM output: the source is unreadable");
+  }
+  DcmDataset& src = *source.getDataset();
+
+  OFString date, time;
+  DcmDate::getCurrentDate(date);
+  DcmTime::getCurrentTime(time);
+  DicomResultObjects out;
+  ASSIGN_OR_RETURN(out.series_instance_uid, NewUid(input.uid_root));
+  ASSIGN_OR_RETURN(out.overlay_sop_instance_uid, NewUid(input.uid_root));
+  ASSIGN_OR_RETURN(const std::string sr_series, NewUid(input.uid_root));
+  ASSIGN_OR_RETURN(out.sr_sop_instance_uid, NewUid(input.uid_root));
+  const std::string algorithm = absl::StrCat("Explainer ", input.explainer_version);
+
+  // ---- Secondary Capture of the overlay.
+  {
+    DcmFileFormat file;
+    DcmDataset& ds = *file.getDataset();
+    CopyStudy(src, ds);
+    ds.putAndInsertString(DCM_SOPClassUID, kSecondaryCaptureClass);
+    ds.putAndInsertString(DCM_SOPInstanceUID, out.overlay_sop_instance_uid.c_str());
+    ds.putAndInsertString(DCM_SeriesInstanceUID, out.series_instance_uid.c_str());
+    ds.putAndInsertString(DCM_Modality, "OT");
+    ds.putAndInsertString(DCM_SeriesNumber, "9001");
+    ds.putAndInsertString(DCM_InstanceNumber, "1");
+    ds.putAndInsertOFStringArray(DCM_SeriesDescription,
+                                 absl::StrCat("Explainer Grad-CAM ", input.method).c_str());
+    ds.putAndInsertString(DCM_ConversionType, "WSD");
+    ds.putAndInsertString(DCM_ImageType, "DERIVED\\SECONDARY");
+    ds.putAndInsertString(DCM_BurnedInAnnotation, "NO");
+    ds.putAndInsertOFStringArray(DCM_Manufacturer, "Explainer");
+    ds.putAndInsertOFStringArray(DCM_SoftwareVersions, algorithm.c_str());
+    ds.putAndInsertString(DCM_ContentDate, date.c_str());
+    ds.putAndInsertString(DCM_ContentTime, time.c_str());
+    ds.putAndInsertOFStringArray(
+        DCM_DerivationDescription,
+        absl::StrCat(input.method, " heatmap of class ", input.class_names[input.explained_index],
+                     " over the source image (", input.model_name, " ", input.model_version, ")")
+            .c_str());
+    for (const DcmTagKey& seq : {DCM_SourceImageSequence, DCM_ReferencedImageSequence}) {
+      DcmItem* item = nullptr;
+      RETURN_IF_ERROR(Check(ds.findOrCreateSequenceItem(seq, item, -2), "source reference"));
+      item->putAndInsertString(DCM_ReferencedSOPClassUID, source_header.sop_class_uid.c_str());
+      item->putAndInsertString(DCM_ReferencedSOPInstanceUID,
+                               source_header.sop_instance_uid.c_str());
+    }
+    const cv::Mat& rgb = input.overlay_rgb;
+    ds.putAndInsertUint16(DCM_SamplesPerPixel, 3);
+    ds.putAndInsertString(DCM_PhotometricInterpretation, "RGB");
+    ds.putAndInsertUint16(DCM_PlanarConfiguration, 0);
+    ds.putAndInsertUint16(DCM_Rows, static_cast<Uint16>(rgb.rows));
+    ds.putAndInsertUint16(DCM_Columns, static_cast<Uint16>(rgb.cols));
+    ds.putAndInsertUint16(DCM_BitsAllocated, 8);
+    ds.putAndInsertUint16(DCM_BitsStored, 8);
+    ds.putAndInsertUint16(DCM_HighBit, 7);
+    ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
+    const cv::Mat packed = rgb.isContinuous() ? rgb : rgb.clone();
+    RETURN_IF_ERROR(Check(
+        ds.putAndInsertUint8Array(DCM_PixelData, packed.data,
+                                  static_cast<unsigned long>(packed.total() * 3)),
+        "overlay pixels"));
+    ASSIGN_OR_RETURN(out.overlay_sc, Serialise(file));
+  }
+
+  // ---- Comprehensive SR.
+  {
+    DSRDocument doc(DSRTypes::DT_ComprehensiveSR);
+    doc.createNewSeriesInStudy(source_header.study_instance_uid.c_str());
+    doc.setSeriesDescription(
+        absl::StrCat("Explainer Grad-CAM ", input.method, " report").c_str());
+    doc.setManufacturer("Explainer");
+    DSRDocumentTree& tree = doc.getTree();
+    auto add = [&](DSRTypes::E_RelationshipType rel, DSRTypes::E_ValueType type,
+                   DSRTypes::E_AddMode mode, const DSRCodedEntryValue& concept) -> absl::Status {
+      if (tree.addContentItem(rel, type, mode) == 0) {
+        return absl::InternalError("DICOM output: SR content item not added");
+      }
+      return Check(tree.getCurrentContentItem().setConceptName(concept, false), "SR concept");
+    };
+    auto text = [&](DSRTypes::E_AddMode mode, const DSRCodedEntryValue& concept,
+                    const std::string& value) -> absl::Status {
+      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Text, mode, concept));
+      return Check(tree.getCurrentContentItem().setStringValue(value.c_str(), false), "SR text");
+    };
+    auto number = [&](const DSRCodedEntryValue& concept, const std::string& value) {
+      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_afterCurrent,
+                          concept));
+      return Check(tree.getCurrentContentItem().setNumericValue(
+                       DSRNumericMeasurementValue(value.c_str(),
+                                                  DSRCodedEntryValue("1", "UCUM", "no units")),
+                       false),
+                   "SR number");
+    };
+    RETURN_IF_ERROR(add(DSRTypes::RT_isRoot, DSRTypes::VT_Container, DSRTypes::AM_afterCurrent,
+                        DSRCodedEntryValue("EXPL001", kScheme, "Explainer AI Result")));
+    // Algorithm identification (DCM 111001-111003, as IHE AI Results uses them).
+    RETURN_IF_ERROR(text(DSRTypes::AM_belowCurrent,
+                         DSRCodedEntryValue("111001", "DCM", "Algorithm Name"),
+                         input.model_name));
+    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                         DSRCodedEntryValue("111003", "DCM", "Algorithm Version"),
+                         input.model_version));
+    RETURN_IF_ERROR(text(
+        DSRTypes::AM_afterCurrent, DSRCodedEntryValue("111002", "DCM", "Algorithm Parameters"),
+        absl::StrCat("bundle_sha256=",
+                     input.bundle_hash.empty() ? "unknown" : input.bundle_hash,
+                     "; software=", algorithm, "; cam_method=", input.method)));
+    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                         DSRCodedEntryValue("EXPL002", kScheme, "Predicted class"),
+                         input.class_names[input.predicted_index]));
+    for (size_t i = 0; i < input.class_names.size(); ++i) {
+      RETURN_IF_ERROR(number(DSRCodedEntryValue(absl::StrCat("EXPL1", i).c_str(), kScheme,
+                                                absl::StrCat("Probability of ",
+                                                             input.class_names[i])
+                                                    .c_str()),
+                             Percent(input.probabilities[i])));
+    }
+    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                         DSRCodedEntryValue("EXPL003", kScheme, "Explained class"),
+                         input.class_names[input.explained_index]));
+    if (input.has_annotation) {
+      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Container,
+                          DSRTypes::AM_afterCurrent,
+                          DSRCodedEntryValue("EXPL004", kScheme, "Annotation IoU report")));
+      bool first = true;
+      for (const auto& [threshold, iou] : input.iou) {
+        const DSRCodedEntryValue concept(
+            absl::StrCat("EXPL2", static_cast<int>(threshold * 100 + 0.5f)).c_str(), kScheme,
+            absl::StrFormat("IoU at heatmap threshold %g", threshold).c_str());
+        if (first) {
+          RETURN_IF_ERROR(
+              add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_belowCurrent, concept));
+          RETURN_IF_ERROR(Check(
+              tree.getCurrentContentItem().setNumericValue(
+                  DSRNumericMeasurementValue(Percent(iou).c_str(),
+                                             DSRCodedEntryValue("1", "UCUM", "no units")),
+                  false),
+              "SR number"));
+          first = false;
+        } else {
+          RETURN_IF_ERROR(number(concept, Percent(iou)));
+        }
+      }
+      RETURN_IF_ERROR(text(first ? DSRTypes::AM_belowCurrent : DSRTypes::AM_afterCurrent,
+                           DSRCodedEntryValue("EXPL005", kScheme, "Pointing game hit"),
+                           input.pointing_game_hit ? "yes" : "no"));
+      tree.goUp();
+    }
+    RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
+                        DSRCodedEntryValue("121112", "DCM", "Source of Measurement")));
+    RETURN_IF_ERROR(Check(tree.getCurrentContentItem().setImageReference(
+                              DSRImageReferenceValue(source_header.sop_class_uid.c_str(),
+                                                     source_header.sop_instance_uid.c_str()),
+                              false),
+                          "SR source reference"));
+    RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
+                        DSRCodedEntryValue("EXPL006", kScheme, "Explanation overlay")));
+    RETURN_IF_ERROR(Check(tree.getCurrentContentItem().setImageReference(
+                              DSRImageReferenceValue(kSecondaryCaptureClass,
+                                                     out.overlay_sop_instance_uid.c_str()),
+                              false),
+                          "SR overlay reference"));
+    // Evidence: every object the content references, by study and series.
+    DSRSOPInstanceReferenceList& evidence = doc.getCurrentRequestedProcedureEvidence();
+    RETURN_IF_ERROR(Check(evidence.addItem(source_header.study_instance_uid.c_str(),
+                                           source_header.series_instance_uid.c_str(),
+                                           source_header.sop_class_uid.c_str(),
+                                           source_header.sop_instance_uid.c_str()),
+                          "SR evidence"));
+    RETURN_IF_ERROR(Check(evidence.addItem(source_header.study_instance_uid.c_str(),
+                                           out.series_instance_uid.c_str(),
+                                           kSecondaryCaptureClass,
+                                           out.overlay_sop_instance_uid.c_str()),
+                          "SR evidence"));
+    DcmFileFormat file;
+    RETURN_IF_ERROR(Check(doc.write(*file.getDataset()), "SR document"));
+    DcmDataset& ds = *file.getDataset();
+    CopyStudy(src, ds);
+    ds.putAndInsertString(DCM_SOPInstanceUID, out.sr_sop_instance_uid.c_str());
+    ds.putAndInsertString(DCM_SeriesInstanceUID, sr_series.c_str());
+    ds.putAndInsertString(DCM_SeriesNumber, "9002");
+    ds.putAndInsertOFStringArray(DCM_SoftwareVersions, algorithm.c_str());
+    ASSIGN_OR_RETURN(out.sr, Serialise(file));
+  }
+  return out;
+}
+
+}  // namespace explainer::common

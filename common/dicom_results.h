@@ -1,0 +1,58 @@
+// DICOM output of one explained radiograph, with DCMTK: a Secondary Capture of the
+// overlay (RGB) and a Comprehensive SR of the finding, both in the source's study,
+// in new series, referencing the source image (and the SR the overlay too).
+#ifndef EXPLAINER_COMMON_DICOM_RESULTS_H_
+#define EXPLAINER_COMMON_DICOM_RESULTS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "opencv2/core.hpp"
+
+namespace explainer::common {
+
+struct DicomResultInput {
+  absl::string_view source;   // the source DICOM Part 10 file's bytes
+  cv::Mat overlay_rgb;        // CV_8UC3, the overlay the client writes as PNG
+  std::string method;         // "grad-cam": series "Explainer Grad-CAM grad-cam"
+  std::vector<std::string> class_names;
+  std::vector<float> probabilities;  // one per class
+  int predicted_index = 0;
+  int explained_index = 0;
+  // Annotation IoU report, when the item had an annotation: (threshold, IoU).
+  bool has_annotation = false;
+  std::vector<std::pair<float, float>> iou;
+  bool pointing_game_hit = false;
+  // Algorithm identification (IHE AI Results: name, version, parameters).
+  std::string model_name;
+  std::string model_version;
+  std::string bundle_hash;  // empty: not known (written as "unknown")
+  std::string explainer_version;
+  // New UIDs are <uid_root>.<DCMTK's unique suffix>: digits and dots, at most 32.
+  std::string uid_root;
+};
+
+struct DicomResultObjects {
+  std::string overlay_sc;  // Part 10 bytes of the Secondary Capture
+  std::string sr;          // Part 10 bytes of the Comprehensive SR
+  std::string overlay_sop_instance_uid;
+  std::string sr_sop_instance_uid;
+  std::string series_instance_uid;  // the SC's series (the SR has its own)
+};
+
+// Builds both objects. Copied from the source: the Patient module (name, ID, birth
+// date, sex) and the General Study module (Study Instance UID, date, time, ID,
+// accession number, referring physician); nothing else of the source header.
+// InvalidArgument when the source is not a readable DICOM file, the overlay is not
+// CV_8UC3, the probabilities do not match the classes, or the UID root is invalid.
+absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input);
+
+// The Explainer version written as the algorithm's software version.
+inline constexpr absl::string_view kExplainerVersion = "0.1.0";
+
+}  // namespace explainer::common
+
+#endif  // EXPLAINER_COMMON_DICOM_RESULTS_H_
