@@ -79,11 +79,12 @@ absl::StatusOr<Admission::Ticket> Admission::TryAdmit(int64_t cost_bytes) {
 
 std::optional<Admission::Ticket> Admission::AdmitOrWait(int64_t cost_bytes,
                                                         Granted granted,
-                                                        uint64_t* wait_id) {
+                                                        uint64_t* wait_id,
+                                                        int64_t served) {
   absl::MutexLock lock(&mu_);
   if (waiters_.empty() && FitsLocked(cost_bytes)) return TakeLocked(cost_bytes);
   *wait_id = next_wait_id_++;
-  waiters_.push_back(Waiter{*wait_id, cost_bytes, std::move(granted)});
+  waiters_.push_back(Waiter{*wait_id, served, cost_bytes, std::move(granted)});
   return std::nullopt;
 }
 
@@ -106,10 +107,16 @@ void Admission::Release(int64_t bytes) {
     absl::MutexLock lock(&mu_);
     --items_;
     bytes_ -= bytes;
-    // First come, first served: a big waiter at the front is not overtaken.
-    while (!waiters_.empty() && FitsLocked(waiters_.front().cost_bytes)) {
-      Waiter waiter = std::move(waiters_.front());
-      waiters_.pop_front();
+    // The least-served waiter next (the first of those on a tie). It is not
+    // overtaken when it does not fit yet: a big item would starve otherwise.
+    while (!waiters_.empty()) {
+      auto next = waiters_.begin();
+      for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+        if (it->served < next->served) next = it;
+      }
+      if (!FitsLocked(next->cost_bytes)) break;
+      Waiter waiter = std::move(*next);
+      waiters_.erase(next);
       grants.emplace_back(std::move(waiter.granted), TakeLocked(waiter.cost_bytes));
     }
   }

@@ -1,7 +1,9 @@
 // Server-wide admission: one bound on the items in flight (queued + running) and on
 // the memory they may hold, shared by Explain streams and ExplainImage calls.
-// Streams that find the server full wait their turn (first come, first served) and
-// stop reading meanwhile: backpressure, no error. Unary calls are refused at once
+// Streams that find the server full wait their turn and stop reading meanwhile:
+// backpressure, no error. Room goes to the waiting stream that has had the fewest
+// items admitted so far (ties: first come, first served), so a new small stream is
+// not queued behind one item of every busy stream. Unary calls are refused at once
 // with RESOURCE_EXHAUSTED naming the limit.
 #ifndef EXPLAINER_SERVICE_SERVER_ADMISSION_H_
 #define EXPLAINER_SERVICE_SERVER_ADMISSION_H_
@@ -69,8 +71,9 @@ class Admission {
 
   // For streams: the ticket at once when there is room and nobody waits; otherwise
   // nullopt, and `granted` runs later (unless CancelWait(*wait_id) returns true).
+  // `served`: items this stream had admitted before; fewer goes first.
   std::optional<Ticket> AdmitOrWait(int64_t cost_bytes, Granted granted,
-                                    uint64_t* wait_id);
+                                    uint64_t* wait_id, int64_t served = 0);
 
   // Withdraws a waiting item: true if it was still waiting (then `granted` never
   // runs), false if it has been granted already.
@@ -84,6 +87,7 @@ class Admission {
  private:
   struct Waiter {
     uint64_t id;
+    int64_t served;
     int64_t cost_bytes;
     Granted granted;
   };
@@ -99,7 +103,7 @@ class Admission {
   mutable absl::Mutex mu_;
   int items_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);  // in arrival order
   uint64_t next_wait_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -61,8 +61,9 @@ void ExplainReactor::OnReadDone(bool ok) {
           ticket = admission_->AdmitOrWait(
               cost,
               [this](Admission::Ticket granted) { OnAdmitted(std::move(granted)); },
-              &wait_id_);
+              &wait_id_, admitted_count_);
         }
+        ++admitted_count_;  // now, or once granted
         if (ticket.has_value()) {
           admitted = std::move(request);
         } else {
@@ -117,7 +118,12 @@ void ExplainReactor::Deliver(v1::ExplainResponse response) {
   {
     absl::MutexLock lock(&mu_);
     active_ids_.erase(response.request_id());
-    if (!broken_ && !finished_) queue_.push_back(std::move(response));
+    // A passed deadline cancels the token before gRPC gets round to OnCancel: from
+    // then on nothing is written (the client sees DEADLINE_EXCEEDED, not items that
+    // say "cancelled").
+    if (!broken_ && !finished_ && !token_->cancelled()) {
+      queue_.push_back(std::move(response));
+    }
     ops = NextOpsLocked();
   }
   Start(ops);

@@ -88,6 +88,7 @@ class ExplainReactor
   std::shared_ptr<v1::ExplainRequest> parked_ ABSL_GUARDED_BY(mu_);
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t wait_id_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t admitted_count_ ABSL_GUARDED_BY(mu_) = 0;  // items sent to admission
 };
 
 }  // namespace explainer::server

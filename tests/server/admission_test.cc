@@ -66,6 +66,7 @@ TEST(AdmissionTest, WaitersAreServedFirstComeFirstServedAsRoomFrees) {
   ASSERT_TRUE(held.has_value());
   std::vector<int> granted;
   std::vector<Admission::Ticket> tickets;
+  tickets.reserve(8);  // callbacks append while a ticket in it is being reset
   uint64_t ids[3];
   for (int i = 0; i < 3; ++i) {
     std::optional<Admission::Ticket> now = admission.AdmitOrWait(
@@ -91,6 +92,33 @@ TEST(AdmissionTest, WaitersAreServedFirstComeFirstServedAsRoomFrees) {
   tickets[1].Reset();
   EXPECT_EQ(admission.items_in_flight(), 0);
   EXPECT_EQ(admission.bytes_in_flight(), 0);
+}
+
+// Streams that have had fewer items admitted go first: a new stream is not queued
+// behind one item of every busy stream.
+TEST(AdmissionTest, LeastServedWaiterGoesFirst) {
+  Admission admission(Limits(1, 1 << 20));
+  std::optional<Admission::Ticket> held = admission.AdmitOrWait(1, nullptr, nullptr);
+  ASSERT_TRUE(held.has_value());
+  std::vector<std::string> granted;
+  std::vector<Admission::Ticket> tickets;
+  tickets.reserve(8);  // callbacks append while a ticket in it is being reset
+  uint64_t id;
+  for (const auto& [name, served] : std::vector<std::pair<std::string, int>>{
+           {"busy-a", 7}, {"busy-b", 3}, {"new", 0}, {"busy-c", 3}}) {
+    EXPECT_FALSE(admission
+                     .AdmitOrWait(
+                         1,
+                         [&, name = name](Admission::Ticket ticket) {
+                           granted.push_back(name);
+                           tickets.push_back(std::move(ticket));
+                         },
+                         &id, served)
+                     .has_value());
+  }
+  held->Reset();
+  for (int i = 0; i < 3; ++i) tickets[i].Reset();
+  EXPECT_THAT(granted, ElementsAre("new", "busy-b", "busy-c", "busy-a"));
 }
 
 TEST(AdmissionTest, MovedTicketReleasesOnce) {
