@@ -317,6 +317,26 @@ class DashboardAndDocsTest(unittest.TestCase):
         self.assertFalse(missing, f"metrics the README does not document: {missing}")
 
 
+class ContainerfileDependenciesTest(unittest.TestCase):
+    """The images' build stage installs every C++ -dev package of install-deps.sh
+    (the CMake configure of the whole tree needs them), except the fuzzing
+    toolchain's; the CUDA image takes LibTorch from PyTorch instead of Debian."""
+
+    def test_build_stage_has_every_dev_package(self):
+        with open(os.path.join(ROOT, "scripts", "install-deps.sh")) as f:
+            listed = re.search(r"PACKAGES=\((.*?)\n\)", f.read(), re.S).group(1)
+        words = set()
+        for line in listed.splitlines():
+            words.update(line.split("#", 1)[0].split())
+        dev = {w for w in words if w.endswith("-dev")} - {
+            "libfuzzer-14-dev", "libclang-rt-14-dev"}
+        for name, skip in (("Containerfile", set()), ("Containerfile.cuda", {"libtorch-dev"})):
+            text = containerfile(name)
+            missing = sorted(p for p in dev - skip if not re.search(rf"\s{re.escape(p)}\s", text))
+            self.assertFalse(missing, f"{name} build stage lacks {missing}")
+        self.assertNotIn(" libtorch-dev ", containerfile("Containerfile.cuda"))
+
+
 class FlagParsingTest(unittest.TestCase):
     def test_flag_lines(self):
         self.assertEqual(parse_flags("--a=1\n# c\n\n--b\n"), {"a": "1", "b": "true"})
