@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -20,6 +21,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "service/security/server_security.h"
 #include "service/server/metrics.h"
 
 namespace explainer::server {
@@ -72,6 +74,7 @@ absl::Status CheckAddress(const std::string& address) {
 absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
     const ServerOptions& options) {
   RETURN_IF_ERROR(CheckAddress(options.address));  // before the slow model load
+  RETURN_IF_ERROR(security::ServerSecurity::Check(options.security));
   engine::EngineOptions engine_options;
   engine_options.model_path = options.model_path;
   engine_options.device = options.device;
@@ -121,6 +124,9 @@ ExplainerServer::~ExplainerServer() {
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   RETURN_IF_ERROR(CheckAddress(options_.address));
   model_info_ = MakeModelInfo(spec, device_, options_);
+  security::SecurityOptions security_options = options_.security;
+  if (security_options.bundle_path.empty()) security_options.bundle_path = options_.model_path;
+  ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(security_options));
   admission_ = std::make_unique<Admission>(options_.admission);
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   BatcherOptions batcher_options;
@@ -138,7 +144,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
 
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.address, security_->credentials(), &port_);
   // gRPC's default SO_REUSEPORT would let a second server share a port in use
   // instead of failing; we want "address in use" to be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -153,8 +159,13 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
         GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
         static_cast<int>(absl::ToInt64Milliseconds(options_.shutdown_grace)));
   }
+  // The audit interceptor (if any) and the metrics interceptor see every call.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors = security_->InterceptorFactories(model_info_);
   if (options_.metrics != nullptr) {
-    builder.experimental().SetInterceptorCreators(options_.metrics->InterceptorFactories());
+    for (auto& factory : options_.metrics->InterceptorFactories()) {
+      interceptors.push_back(std::move(factory));
+    }
     options_.metrics->SetStateSource([this] {
       ServerState state;
       state.queue_depth = batcher_->queued();
@@ -162,7 +173,11 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
       return state;
     });
   }
-  builder.RegisterService(service_.get());
+  if (!interceptors.empty()) {
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
+  security_->ConfigureBuilder(&builder);  // reflection off when TLS or tokens are on
+  builder.RegisterService(security_->Guard(service_.get()));  // the token check
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
@@ -284,9 +299,12 @@ std::string ExplainerServer::address() const {
 std::string ExplainerServer::StartupLine() const {
   const engine::ModelSpec& model = spec();
   return absl::StrFormat(
-      "explainer-server: serving model \"%s\" version %s (classes: %s) on %s at %s",
+      "explainer-server: serving model \"%s\" version %s (classes: %s) on %s at %s%s",
       model.name, model.version, absl::StrJoin(model.class_names, ", "), device_,
-      address());
+      address(),
+      // Said only when something is on, so a plain server's line stays as it was.
+      security_ != nullptr && security_->any() ? absl::StrCat("; ", security_->Describe())
+                                               : "");
 }
 
 }  // namespace explainer::server

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/engine/engine.h"
 #include "service/engine/model_spec.h"
+#include "service/security/server_security.h"
 #include "service/server/admission.h"
 #include "service/server/batcher.h"
 #include "service/server/explainer_service.h"
@@ -69,6 +70,8 @@ class ExplainerServer {
   int items_waiting_for_batch() const { return batcher_->queued(); }
   const Admission& admission() const { return *admission_; }
   const ItemProcessor& processor() const { return *processor_; }
+  // TLS, tokens, audit log (the binary reopens the audit log on SIGHUP).
+  security::ServerSecurity& security() { return *security_; }
 
   // Calls gRPC has not finished with, for the hard-deadline log line. Safe to call
   // while Shutdown() runs on another thread.
@@ -98,6 +101,7 @@ class ExplainerServer {
   // Declared in dependency order: destroyed bottom-up, after Shutdown() has stopped
   // gRPC, so no call can reach a pipeline part that is gone.
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<security::ServerSecurity> security_;  // outlives the gRPC server
   std::unique_ptr<Admission> admission_;  // outlives every ticket
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Batcher> batcher_;

@@ -72,6 +72,21 @@ ABSL_FLAG(int, stall_threshold_s, 30,
 ABSL_FLAG(int, shutdown_hard_deadline_s, 30,
           "after the 5 s shutdown grace, seconds to wait for work in progress before "
           "logging the unanswered calls and exiting with status 2");
+// Security (service/security; README "Running it securely").
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: serve TLS only (needs --tls_key); re-read when it changes");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; re-read when it changes");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA(s): also require and verify client certificates (mutual TLS)");
+ABSL_FLAG(int, tls_reload_s, 10, "how often the TLS files are checked for changes, seconds");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "file of name:token lines: every Explainer call must carry 'authorization: Bearer "
+          "<token>' (health stays open); re-read when it changes");
+ABSL_FLAG(std::string, audit_log, "",
+          "append one JSON line per answered item and refused call to this file ('-': "
+          "stderr); reopened on SIGHUP or when renamed");
+ABSL_FLAG(std::string, reflection, "auto",
+          "gRPC server reflection: on, off, or auto (on unless TLS or tokens are on)");
 
 namespace explainer::server {
 namespace {
@@ -157,6 +172,24 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.stall_threshold = absl::Seconds(stall_s);
   const int hard_deadline_s = absl::GetFlag(FLAGS_shutdown_hard_deadline_s);
   options.shutdown_hard_deadline = absl::Seconds(hard_deadline_s);
+  options.security.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.security.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.security.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  const int tls_reload_s = absl::GetFlag(FLAGS_tls_reload_s);
+  options.security.tls.reload_interval = absl::Seconds(tls_reload_s);
+  options.security.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens);
+  options.security.audit_log = absl::GetFlag(FLAGS_audit_log);
+  if (const std::string reflection = absl::GetFlag(FLAGS_reflection); reflection != "auto") {
+    if (reflection != "on" && reflection != "off") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--reflection must be on, off or auto (got \"", reflection, "\")"));
+    }
+    options.security.reflection = reflection == "on";
+  }
+  if (tls_reload_s < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_reload_s must be at least 1 (got ", tls_reload_s, ")"));
+  }
 
   for (const absl::Status& status :
        {CheckAtLeast("threads", options.intra_op_threads, 0),
@@ -210,7 +243,11 @@ int Main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGHUP reopens the audit log (rotation); taken by the same sigwait, but not a
+  // second signal during shutdown.
+  sigset_t waited = signals;
+  sigaddset(&waited, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
 
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(GrpcLog);
   if (const std::string format = absl::GetFlag(FLAGS_log_format); format == "json") {
@@ -261,7 +298,9 @@ int Main(int argc, char** argv) {
   }
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&waited, &signal) == 0 && signal == SIGHUP) {
+    (*server)->security().ReopenAuditLog();
+  }
   std::cerr << "explainer-server: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ", shutting down" << std::endl;
   // A stage that never ends (a stuck decode, a hung device) would hold the graceful

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/labelme.h"
+#include "service/security/server_security.h"
 #include "service/server/admission.h"
 
 namespace explainer::server {
@@ -39,6 +41,9 @@ struct ServerOptions {
   absl::Duration shutdown_hard_deadline = absl::Seconds(30);
   // Server-wide bounds on items and memory in flight, shared by all calls.
   AdmissionOptions admission;
+  // TLS / mTLS, bearer tokens, audit log, reflection (service/security). The audit
+  // lines' bundle hash is taken from model_path.
+  security::SecurityOptions security;
   // Health turns NOT_SERVING while work waits and no worker (pool thread or engine
   // batch) has finished anything for this long; SERVING again once one does.
   absl::Duration stall_threshold = absl::Seconds(30);
