@@ -2,10 +2,12 @@
 #include "client/connection.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/channel_security.h"
 #include "client/streaming_explainer.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -22,10 +24,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   // Client-side load balancing over every address the target resolves to
   // (dns:///host:port, ipv4:a:p,b:p); gRPC re-resolves when a connection closes.
   if (!options.lb_policy.empty()) args.SetLoadBalancingPolicyName(options.lb_policy);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      MakeChannelCredentials(options.security, &args);
+  std::shared_ptr<grpc::Channel> channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+      options.server, credentials, args, TokenInterceptors(options.security));
   const absl::Time deadline = absl::Now() + options.connect_timeout;
   if (!channel->WaitForConnected(absl::ToChronoTime(deadline))) {
+    // Say why when it is TLS (untrusted certificate, client certificate required,
+    // TLS against plaintext): a call that fails fast carries gRPC's last error.
+    explainer::v1::Explainer::Stub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    explainer::v1::ModelInfo info;
+    const absl::Status probe = FromGrpcStatus(
+        stub.GetModelInfo(&context, explainer::v1::GetModelInfoRequest(), &info));
+    if (std::optional<std::string> why =
+            DescribeSecurityFailure(probe, options.security, options.server)) {
+      return absl::UnavailableError(*why);
+    }
     return absl::UnavailableError(
         absl::StrCat("cannot reach the explainer server at ", options.server,
                      " (no connection within ", absl::FormatDuration(options.connect_timeout),
@@ -48,6 +64,10 @@ absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
 }
 
 std::string DescribeCallError(const absl::Status& status, const ConnectionOptions& options) {
+  if (std::optional<std::string> why =
+          DescribeSecurityFailure(status, options.security, options.server)) {
+    return *why;
+  }
   const std::string server_says =
       status.message().empty() ? "" : absl::StrCat(" (", status.message(), ")");
   switch (status.code()) {

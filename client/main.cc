@@ -1,5 +1,6 @@
 // `explainer`: the client CLI. Parses flags and dispatches to a subcommand.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ ABSL_FLAG(absl::Duration, deadline, absl::Seconds(60),
           "info: the call's deadline. infer: each image must be answered within this "
           "time of being sent.");
 ABSL_FLAG(int, max_message_mb, 64, "Largest message sent or received, in MB.");
+ABSL_FLAG(bool, tls, false, "TLS with the system's root certificates.");
+ABSL_FLAG(std::string, tls_ca, "", "TLS: PEM CA certificate(s) to trust for the server.");
+ABSL_FLAG(std::string, tls_cert, "", "mTLS: PEM client certificate (with --tls-key).");
+ABSL_FLAG(std::string, tls_key, "", "mTLS: PEM private key of --tls-cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "TLS: the name to check the server's certificate against.");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding the bearer token (default: $EXPLAINER_TOKEN).");
 // infer
 ABSL_FLAG(std::string, image, "", "infer: one image file.");
 ABSL_FLAG(std::string, input_dir, "", "infer: a folder of images, walked recursively.");
@@ -53,9 +62,17 @@ namespace explainer::client {
 namespace {
 
 ConnectionFlagValues ConnectionFlags() {
-  return ConnectionFlagValues{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_connect_timeout),
+  ConnectionFlagValues values{absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_connect_timeout),
                               absl::GetFlag(FLAGS_deadline), absl::GetFlag(FLAGS_max_message_mb),
                               absl::GetFlag(FLAGS_lb)};
+  values.security.tls = absl::GetFlag(FLAGS_tls);
+  values.security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  values.security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  values.security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  values.security.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  values.security.token_file = absl::GetFlag(FLAGS_token_file);
+  if (const char* token = std::getenv("EXPLAINER_TOKEN")) values.security.token_env = token;
+  return values;
 }
 
 int UsageError(const std::string& command, const std::string& message) {

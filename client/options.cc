@@ -41,6 +41,9 @@ absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagVal
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ", values.max_message_mb));
   }
+  absl::StatusOr<ChannelSecurity> security = ParseChannelSecurity(values.security);
+  if (!security.ok()) return security.status();
+  options.security = *std::move(security);
   options.connect_timeout = values.connect_timeout;
   options.deadline = values.deadline;
   options.max_message_bytes = values.max_message_mb * 1024 * 1024;

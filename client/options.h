@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/channel_security.h"
 #include "explainer/v1/explainer.pb.h"
 
 namespace explainer::client {
@@ -24,6 +25,7 @@ struct ConnectionFlagValues {
   absl::Duration deadline;
   int max_message_mb = 64;
   std::string lb;  // --lb: "", "pick_first" or "round_robin"
+  ChannelSecurityFlagValues security;  // --tls, --tls-ca, ..., --token-file
 };
 
 struct ConnectionOptions {
@@ -36,6 +38,7 @@ struct ConnectionOptions {
   // gRPC load balancing policy; empty: gRPC's default (pick_first). With
   // "round_robin", infer spreads items over streams (balanced_explainer.h).
   std::string lb_policy;
+  ChannelSecurity security;  // TLS and token (channel_security.h)
 };
 
 struct InferFlagValues {
