@@ -84,6 +84,11 @@ nice -n 15 buildah bud --isolation chroot --format docker --layers \
   || fail "buildah bud (see log)"
 size=$(podman image inspect --format '{{.Size}}' "$image")
 echo "test-image: image $image, $((size / 1024 / 1024)) MiB"
+config=$(podman image inspect --format '{{json .Config.Healthcheck}} {{json .Config.ExposedPorts}}' "$image")
+echo "$config" | grep -q '"CMD","explainer-server","--health_check"' \
+  || fail "image HEALTHCHECK is not the server's --health_check: $config"
+echo "$config" | grep -q '"50051/tcp"' && echo "$config" | grep -q '"9464/tcp"' \
+  || fail "image does not expose 50051 and 9464: $config"
 step build
 
 # ---- 3. run: the image's entrypoint and user, loopback ports picked free now
