@@ -18,6 +18,7 @@
 #include "client/balanced_explainer.h"
 #include "client/connection.h"
 #include "client/dicom_files.h"
+#include "client/dicom_output.h"
 #include "client/exit_codes.h"
 #include "client/file_io.h"
 #include "client/image_walker.h"
@@ -57,13 +58,15 @@ ItemError ClientError(const absl::Status& status) {
 }
 
 // The record of one answered item; writes its output files.
-ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOptions& options) {
+ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOptions& options,
+                      const explainer::v1::ModelInfo& model) {
   ItemRecord record;
   record.file = item.relative_path;
   record.request_id = item.request_id;
   record.annotation_file = item.annotation_path;
   record.round_trip = answer.round_trip;
-  if (item.skip.ok() && IsDicomFile(item.path)) {
+  const bool dicom = item.skip.ok() && IsDicomFile(item.path);
+  if (dicom) {
     absl::StatusOr<std::string> uid =
         ReadSopInstanceUid(item.path, options.connection.max_message_bytes);
     if (uid.ok()) record.sop_instance_uid = *std::move(uid);
@@ -91,6 +94,19 @@ ItemRecord MakeRecord(const ImageItem& item, StreamAnswer& answer, const InferOp
   } else {
     // The prediction came and stays in the record; only the files are missing.
     record.output_error = std::string(files.status().message());
+  }
+  if (dicom && !options.dicom_out.empty()) {
+    absl::StatusOr<DicomOutputFiles> dicom_files = WriteDicomOutputs(
+        *result, model,
+        DicomOutputRequest{options.dicom_out, item.output_stem, item.path,
+                           options.connection.max_message_bytes, CamMethodName(options.method),
+                           options.dicom_uid_root});
+    if (dicom_files.ok()) {
+      record.outputs.dicom_overlay = dicom_files->overlay;
+      record.outputs.dicom_sr = dicom_files->sr;
+    } else if (record.output_error.empty()) {
+      record.output_error = std::string(dicom_files.status().message());
+    }
   }
   // The bulky parts are on disk now; the record keeps the numbers.
   result->clear_heatmap();
@@ -199,7 +215,7 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   auto on_answer = [&](StreamAnswer answer) {
     const ImageItem& item = items[answer.index];
     const bool answered = answer.response.ok();
-    const ItemRecord record = MakeRecord(item, answer, options);
+    const ItemRecord record = MakeRecord(item, answer, options, *info);
     summary.Add(record, answered);
     if (write_status.ok())
       write_status = (*results)->Add(answer.index, RecordToJson(record, class_names));

@@ -24,6 +24,9 @@ struct OutputFiles {
   std::string overlay;
   std::string heatmap;
   std::string cam;
+  // --dicom-out, relative to that folder: Secondary Capture and SR of a DICOM input.
+  std::string dicom_overlay;
+  std::string dicom_sr;
 };
 
 struct ItemRecord {

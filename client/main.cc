@@ -50,6 +50,10 @@ ABSL_FLAG(std::string, target_class, "",
 ABSL_FLAG(std::string, thresholds, "0.3,0.5,0.7", "infer: heatmap thresholds of the IoU.");
 ABSL_FLAG(bool, heatmap, false, "infer: also write <stem>_heatmap.png.");
 ABSL_FLAG(bool, save_cam, false, "infer: also write <stem>_cam.npy (float32).");
+ABSL_FLAG(std::string, dicom_out, "",
+          "infer: for DICOM inputs, write <stem>_overlay.dcm (Secondary Capture) and "
+          "<stem>_sr.dcm (Comprehensive SR) here.");
+ABSL_FLAG(std::string, dicom_uid_root, "", "infer: UID root of the DICOM outputs.");
 ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
 ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 // gallery (also uses input_dir, annotations_dir, out, method, thresholds,
@@ -94,6 +98,8 @@ int Infer() {
   values.thresholds = absl::GetFlag(FLAGS_thresholds);
   values.heatmap = absl::GetFlag(FLAGS_heatmap);
   values.save_cam = absl::GetFlag(FLAGS_save_cam);
+  values.dicom_out = absl::GetFlag(FLAGS_dicom_out);
+  values.dicom_uid_root = absl::GetFlag(FLAGS_dicom_uid_root);
   values.image_weight = absl::GetFlag(FLAGS_image_weight);
   values.window = absl::GetFlag(FLAGS_window);
   absl::StatusOr<InferOptions> options = ParseInferOptions(values);

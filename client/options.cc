@@ -171,6 +171,18 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   options.window = values.window;
   options.heatmap = values.heatmap;
   options.save_cam = values.save_cam;
+  if (!values.dicom_uid_root.empty()) {
+    bool valid = values.dicom_uid_root.size() <= 32 && values.dicom_uid_root.front() != '.' &&
+                 values.dicom_uid_root.back() != '.';
+    for (const char c : values.dicom_uid_root) valid = valid && (absl::ascii_isdigit(c) || c == '.');
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--dicom-uid-root: ", values.dicom_uid_root,
+          " is not a UID root (digits and dots, at most 32 characters)"));
+    }
+  }
+  options.dicom_out = values.dicom_out;
+  options.dicom_uid_root = values.dicom_uid_root;
   return options;
 }
 

@@ -54,6 +54,8 @@ struct InferFlagValues {
   bool save_cam = false;
   double image_weight = 0.5;
   int window = 16;
+  std::string dicom_out;
+  std::string dicom_uid_root;
 };
 
 struct InferOptions {
@@ -71,6 +73,10 @@ struct InferOptions {
   bool save_cam = false;
   float image_weight = 0.5f;
   int window = 16;
+  // --dicom-out: for DICOM inputs, a Secondary Capture overlay and an SR per image
+  // (client/dicom_output.h); empty: none. UIDs under dicom_uid_root (empty: DCMTK's).
+  std::string dicom_out;
+  std::string dicom_uid_root;
 };
 
 absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values);

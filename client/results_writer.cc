@@ -104,6 +104,10 @@ ordered_json RecordToJson(const ItemRecord& record, const std::vector<std::strin
   line["outputs"] = {{"overlay", PathOrNull(record.outputs.overlay)},
                      {"heatmap", PathOrNull(record.outputs.heatmap)},
                      {"cam", PathOrNull(record.outputs.cam)}};
+  if (!record.outputs.dicom_overlay.empty()) {
+    line["outputs"]["dicom_overlay"] = record.outputs.dicom_overlay;
+    line["outputs"]["dicom_sr"] = record.outputs.dicom_sr;
+  }
   line["output_error"] = PathOrNull(record.output_error);
   if (record.error) {
     line["error"] = {

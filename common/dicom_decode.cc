@@ -94,9 +94,8 @@ absl::StatusOr<Uint16> RequiredUint16(DcmDataset& data, const DcmTagKey& key,
                                       absl::string_view name) {
   Uint16 value = 0;
   if (data.findAndGetUint16(key, value).bad()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("DICOM attribute %s (%04X,%04X) is missing", name, key.getGroup(),
-                        key.getElement()));
+    return absl::InvalidArgumentError(absl::StrFormat("DICOM attribute %s (%04X,%04X) is missing",
+                                                      name, key.getGroup(), key.getElement()));
   }
   return value;
 }
@@ -111,8 +110,7 @@ std::string GetString(DcmItem& item, const DcmTagKey& key) {
 absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
   if (!LooksLikeDicom(bytes)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "not a DICOM Part 10 file (%d bytes, no DICM after the 128-byte preamble)",
-        bytes.size()));
+        "not a DICOM Part 10 file (%d bytes, no DICM after the 128-byte preamble)", bytes.size()));
   }
   InitDcmtkOnce();
   Parsed parsed;
@@ -126,8 +124,7 @@ absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
                                               DCM_PixelData)
                   : parsed.file->read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
   // A stream that ends inside an element leaves the data set unfinished.
-  const bool unfinished =
-      !header_only && parsed.file->getDataset()->transferState() != ERW_ready;
+  const bool unfinished = !header_only && parsed.file->getDataset()->transferState() != ERW_ready;
   parsed.file->transferEnd();
   if (cond.bad()) return Corrupt(cond.text());
   if (unfinished) return Corrupt("the data set ends inside an element");
@@ -137,9 +134,8 @@ absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
   DicomHeader& h = parsed.header;
   h.transfer_syntax_uid = GetString(*meta, DCM_TransferSyntaxUID);
   const DcmXfer xfer(data->getOriginalXfer());
-  h.transfer_syntax_name = xfer.getXferID()[0] != '\0' && xfer.getXfer() != EXS_Unknown
-                               ? xfer.getXferName()
-                               : "unknown";
+  h.transfer_syntax_name =
+      xfer.getXferID()[0] != '\0' && xfer.getXfer() != EXS_Unknown ? xfer.getXferName() : "unknown";
   h.sop_class_uid = GetString(*data, DCM_SOPClassUID);
   h.sop_instance_uid = GetString(*data, DCM_SOPInstanceUID);
   h.study_instance_uid = GetString(*data, DCM_StudyInstanceUID);
@@ -178,15 +174,15 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
                    RequiredUint16(data, DCM_SamplesPerPixel, "SamplesPerPixel"));
   if (h.photometric_interpretation != "MONOCHROME1" &&
       h.photometric_interpretation != "MONOCHROME2") {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "unsupported DICOM PhotometricInterpretation (0028,0004) \"%s\" with "
-        "SamplesPerPixel %d: only MONOCHROME1 and MONOCHROME2 radiographs",
-        Printable(h.photometric_interpretation.c_str()), samples));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unsupported DICOM PhotometricInterpretation (0028,0004) \"%s\" with "
+                        "SamplesPerPixel %d: only MONOCHROME1 and MONOCHROME2 radiographs",
+                        Printable(h.photometric_interpretation.c_str()), samples));
   }
   if (samples != 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "unsupported DICOM SamplesPerPixel (0028,0002) %d for %s: must be 1", samples,
-        h.photometric_interpretation));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("unsupported DICOM SamplesPerPixel (0028,0002) %d for %s: must be 1",
+                        samples, h.photometric_interpretation));
   }
   ASSIGN_OR_RETURN(const Uint16 allocated,
                    RequiredUint16(data, DCM_BitsAllocated, "BitsAllocated"));
@@ -205,9 +201,9 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
         stored, allocated));
   }
   if (high_bit >= allocated || high_bit + 1 < stored) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "invalid DICOM HighBit (0028,0102) %d for BitsStored %d, BitsAllocated %d", high_bit,
-        stored, allocated));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("invalid DICOM HighBit (0028,0102) %d for BitsStored %d, BitsAllocated %d",
+                        high_bit, stored, allocated));
   }
   if (representation > 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -221,7 +217,8 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
     return absl::InvalidArgumentError("DICOM has no Pixel Data (7FE0,0010)");
   }
   if (!Encapsulated(xfer)) {
-    const uint64_t need = static_cast<uint64_t>(h.width) * static_cast<uint64_t>(h.height) * (allocated / 8);
+    const uint64_t need =
+        static_cast<uint64_t>(h.width) * static_cast<uint64_t>(h.height) * (allocated / 8);
     if (pixels->getLength() < need) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "truncated or corrupt DICOM: Pixel Data (7FE0,0010) has %d bytes, Rows x Columns x "
@@ -285,8 +282,8 @@ absl::StatusOr<cv::Mat> DecodeDicom(absl::string_view bytes, const DecodeOptions
   DcmSequenceOfItems* voi_luts = nullptr;
   if (options.dicom_window_width > 0) {
     voi_ok = image.setWindow(options.dicom_window_center, options.dicom_window_width);
-  } else if (data.findAndGetSequence(DCM_VOILUTSequence, voi_luts).good() &&
-             voi_luts != nullptr && voi_luts->card() > 0) {
+  } else if (data.findAndGetSequence(DCM_VOILUTSequence, voi_luts).good() && voi_luts != nullptr &&
+             voi_luts->card() > 0) {
     voi_ok = image.setVoiLut(0);
   } else if (image.getWindowCount() > 0) {
     voi_ok = image.setWindow(0);

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -33,9 +34,11 @@ constexpr const char* kSecondaryCaptureClass = UID_SecondaryCaptureImageStorage;
 
 // The attributes copied from the source: Patient and General Study modules.
 const DcmTagKey kCopied[] = {
-    DCM_PatientName,   DCM_PatientID, DCM_PatientBirthDate,   DCM_PatientSex,
-    DCM_StudyInstanceUID, DCM_StudyDate, DCM_StudyTime,       DCM_StudyID,
-    DCM_AccessionNumber, DCM_ReferringPhysicianName,
+    DCM_PatientName,      DCM_PatientID,
+    DCM_PatientBirthDate, DCM_PatientSex,
+    DCM_StudyInstanceUID, DCM_StudyDate,
+    DCM_StudyTime,        DCM_StudyID,
+    DCM_AccessionNumber,  DCM_ReferringPhysicianName,
 };
 
 absl::Status Check(const OFCondition& cond, absl::string_view what) {
@@ -45,18 +48,20 @@ absl::Status Check(const OFCondition& cond, absl::string_view what) {
 
 absl::StatusOr<std::string> NewUid(const std::string& root) {
   char uid[100];
-  if (dcmGenerateUniqueIdentifier(uid, root.c_str()) == nullptr) {
+  if (dcmGenerateUniqueIdentifier(uid, root.empty() ? nullptr : root.c_str()) == nullptr) {
     return absl::InternalError("DICOM output: no UID generated");
   }
   return std::string(uid);
 }
 
 absl::Status CheckRoot(const std::string& root) {
-  bool ok = !root.empty() && root.size() <= 32 && root.front() != '.' && root.back() != '.';
+  if (root.empty()) return absl::OkStatus();  // DCMTK's own root
+  bool ok = root.size() <= 32 && root.front() != '.' && root.back() != '.';
   for (const char c : root) ok = ok && ((c >= '0' && c <= '9') || c == '.');
   if (!ok) {
     return absl::InvalidArgumentError(
-        "DICOM UID root must be digits and dots, 1 to 32 characters, e.g. 1.2.826.0.1.3680043.10.1188");
+        "DICOM UID root must be digits and dots, 1 to 32 characters, e.g. "
+        "1.2.826.0.1.3680043.10.1188");
   }
   return absl::OkStatus();
 }
@@ -84,8 +89,7 @@ absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
 void CopyStudy(DcmItem& from, DcmItem& to) {
   // The copied strings keep their bytes, so they keep their character set too.
   OFString charset;
-  if (from.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() &&
-      !charset.empty()) {
+  if (from.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() && !charset.empty()) {
     to.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
   } else {
     delete to.remove(DCM_SpecificCharacterSet);
@@ -116,9 +120,15 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
         "DICOM output: probabilities, predicted and explained class must match the classes");
   }
   ASSIGN_OR_RETURN(const DicomHeader source_header, ReadDicomHeader(input.source));
-  if (source_header.sop_instance_uid.empty() || source_header.study_instance_uid.empty()) {
-    return absl::InvalidArgumentError(
-        "DICOM output: the source has no SOP Instance UID or Study Instance UID");
+  for (const auto& [value, name] :
+       {std::pair{&source_header.sop_class_uid, "SOP Class UID (0008,0016)"},
+        std::pair{&source_header.sop_instance_uid, "SOP Instance UID (0008,0018)"},
+        std::pair{&source_header.study_instance_uid, "Study Instance UID (0020,000D)"},
+        std::pair{&source_header.series_instance_uid, "Series Instance UID (0020,000E)"}}) {
+    if (value->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DICOM output: the source has no ", name, " to reference"));
+    }
   }
   // The source's header (no pixels) for the attributes to copy.
   DcmFileFormat source;
@@ -127,8 +137,8 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     in.setBuffer(input.source.data(), static_cast<offile_off_t>(input.source.size()));
     in.setEos();
     source.transferInit();
-    const OFCondition cond = source.readUntilTag(in, EXS_Unknown, EGL_noChange,
-                                                 DCM_MaxReadLength, DCM_PixelData);
+    const OFCondition cond =
+        source.readUntilTag(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, DCM_PixelData);
     source.transferEnd();
     if (cond.bad()) return absl::InvalidArgumentError("DICOM output: the source is unreadable");
   }
@@ -187,10 +197,9 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     ds.putAndInsertUint16(DCM_HighBit, 7);
     ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
     const cv::Mat packed = rgb.isContinuous() ? rgb : rgb.clone();
-    RETURN_IF_ERROR(Check(
-        ds.putAndInsertUint8Array(DCM_PixelData, packed.data,
-                                  static_cast<unsigned long>(packed.total() * 3)),
-        "overlay pixels"));
+    RETURN_IF_ERROR(Check(ds.putAndInsertUint8Array(DCM_PixelData, packed.data,
+                                                    static_cast<unsigned long>(packed.total() * 3)),
+                          "overlay pixels"));
     ASSIGN_OR_RETURN(out.overlay_sc, Serialise(file));
   }
 
@@ -198,8 +207,7 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
   {
     DSRDocument doc(DSRTypes::DT_ComprehensiveSR);
     doc.createNewSeriesInStudy(source_header.study_instance_uid.c_str());
-    doc.setSeriesDescription(
-        absl::StrCat("Explainer Grad-CAM ", input.method, " report").c_str());
+    doc.setSeriesDescription(absl::StrCat("Explainer Grad-CAM ", input.method, " report").c_str());
     doc.setManufacturer("Explainer");
     DSRDocumentTree& tree = doc.getTree();
     auto add = [&](DSRTypes::E_RelationshipType rel, DSRTypes::E_ValueType type,
@@ -215,8 +223,8 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
       return Check(tree.getCurrentContentItem().setStringValue(value.c_str(), false), "SR text");
     };
     auto number = [&](const DSRCodedEntryValue& concept, const std::string& value) {
-      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_afterCurrent,
-                          concept));
+      RETURN_IF_ERROR(
+          add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_afterCurrent, concept));
       return Check(tree.getCurrentContentItem().setNumericValue(
                        DSRNumericMeasurementValue(value.c_str(),
                                                   DSRCodedEntryValue("1", "UCUM", "no units")),
@@ -227,32 +235,28 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
                         DSRCodedEntryValue("EXPL001", kScheme, "Explainer AI Result")));
     // Algorithm identification (DCM 111001-111003, as IHE AI Results uses them).
     RETURN_IF_ERROR(text(DSRTypes::AM_belowCurrent,
-                         DSRCodedEntryValue("111001", "DCM", "Algorithm Name"),
-                         input.model_name));
+                         DSRCodedEntryValue("111001", "DCM", "Algorithm Name"), input.model_name));
     RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
                          DSRCodedEntryValue("111003", "DCM", "Algorithm Version"),
                          input.model_version));
     RETURN_IF_ERROR(text(
         DSRTypes::AM_afterCurrent, DSRCodedEntryValue("111002", "DCM", "Algorithm Parameters"),
-        absl::StrCat("bundle_sha256=",
-                     input.bundle_hash.empty() ? "unknown" : input.bundle_hash,
+        absl::StrCat("bundle_sha256=", input.bundle_hash.empty() ? "unknown" : input.bundle_hash,
                      "; software=", algorithm, "; cam_method=", input.method)));
     RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
                          DSRCodedEntryValue("EXPL002", kScheme, "Predicted class"),
                          input.class_names[input.predicted_index]));
     for (size_t i = 0; i < input.class_names.size(); ++i) {
-      RETURN_IF_ERROR(number(DSRCodedEntryValue(absl::StrCat("EXPL1", i).c_str(), kScheme,
-                                                absl::StrCat("Probability of ",
-                                                             input.class_names[i])
-                                                    .c_str()),
-                             Percent(input.probabilities[i])));
+      RETURN_IF_ERROR(
+          number(DSRCodedEntryValue(absl::StrCat("EXPL1", i).c_str(), kScheme,
+                                    absl::StrCat("Probability of ", input.class_names[i]).c_str()),
+                 Percent(input.probabilities[i])));
     }
     RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
                          DSRCodedEntryValue("EXPL003", kScheme, "Explained class"),
                          input.class_names[input.explained_index]));
     if (input.has_annotation) {
-      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Container,
-                          DSRTypes::AM_afterCurrent,
+      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Container, DSRTypes::AM_afterCurrent,
                           DSRCodedEntryValue("EXPL004", kScheme, "Annotation IoU report")));
       bool first = true;
       for (const auto& [threshold, iou] : input.iou) {
@@ -262,12 +266,12 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
         if (first) {
           RETURN_IF_ERROR(
               add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_belowCurrent, concept));
-          RETURN_IF_ERROR(Check(
-              tree.getCurrentContentItem().setNumericValue(
-                  DSRNumericMeasurementValue(Percent(iou).c_str(),
-                                             DSRCodedEntryValue("1", "UCUM", "no units")),
-                  false),
-              "SR number"));
+          RETURN_IF_ERROR(
+              Check(tree.getCurrentContentItem().setNumericValue(
+                        DSRNumericMeasurementValue(Percent(iou).c_str(),
+                                                   DSRCodedEntryValue("1", "UCUM", "no units")),
+                        false),
+                    "SR number"));
           first = false;
         } else {
           RETURN_IF_ERROR(number(concept, Percent(iou)));
@@ -287,11 +291,11 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
                           "SR source reference"));
     RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
                         DSRCodedEntryValue("EXPL006", kScheme, "Explanation overlay")));
-    RETURN_IF_ERROR(Check(tree.getCurrentContentItem().setImageReference(
-                              DSRImageReferenceValue(kSecondaryCaptureClass,
-                                                     out.overlay_sop_instance_uid.c_str()),
-                              false),
-                          "SR overlay reference"));
+    RETURN_IF_ERROR(Check(
+        tree.getCurrentContentItem().setImageReference(
+            DSRImageReferenceValue(kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
+            false),
+        "SR overlay reference"));
     // Evidence: every object the content references, by study and series.
     DSRSOPInstanceReferenceList& evidence = doc.getCurrentRequestedProcedureEvidence();
     RETURN_IF_ERROR(Check(evidence.addItem(source_header.study_instance_uid.c_str(),
@@ -299,11 +303,10 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
                                            source_header.sop_class_uid.c_str(),
                                            source_header.sop_instance_uid.c_str()),
                           "SR evidence"));
-    RETURN_IF_ERROR(Check(evidence.addItem(source_header.study_instance_uid.c_str(),
-                                           out.series_instance_uid.c_str(),
-                                           kSecondaryCaptureClass,
-                                           out.overlay_sop_instance_uid.c_str()),
-                          "SR evidence"));
+    RETURN_IF_ERROR(Check(
+        evidence.addItem(source_header.study_instance_uid.c_str(), out.series_instance_uid.c_str(),
+                         kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
+        "SR evidence"));
     DcmFileFormat file;
     RETURN_IF_ERROR(Check(doc.write(*file.getDataset()), "SR document"));
     DcmDataset& ds = *file.getDataset();

@@ -15,9 +15,9 @@
 namespace explainer::common {
 
 struct DicomResultInput {
-  absl::string_view source;   // the source DICOM Part 10 file's bytes
-  cv::Mat overlay_rgb;        // CV_8UC3, the overlay the client writes as PNG
-  std::string method;         // "grad-cam": series "Explainer Grad-CAM grad-cam"
+  absl::string_view source;  // the source DICOM Part 10 file's bytes
+  cv::Mat overlay_rgb;       // CV_8UC3, the overlay the client writes as PNG
+  std::string method;        // "grad-cam": series "Explainer Grad-CAM grad-cam"
   std::vector<std::string> class_names;
   std::vector<float> probabilities;  // one per class
   int predicted_index = 0;
@@ -31,7 +31,8 @@ struct DicomResultInput {
   std::string model_version;
   std::string bundle_hash;  // empty: not known (written as "unknown")
   std::string explainer_version;
-  // New UIDs are <uid_root>.<DCMTK's unique suffix>: digits and dots, at most 32.
+  // New UIDs are <uid_root>.<DCMTK's unique suffix>: digits and dots, at most 32;
+  // empty: DCMTK's instance root (1.2.276.0.7230010.3.1.4).
   std::string uid_root;
 };
 

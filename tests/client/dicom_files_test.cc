@@ -3,10 +3,17 @@
 // UID read back. The DICOM files are written here with DCMTK (no fixture files).
 #include "client/dicom_files.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/dicom_output.h"
+#include "client/exit_codes.h"
 #include "client/image_walker.h"
+#include "client/infer_command.h"
 #include "client/results_writer.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -14,6 +21,10 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "opencv2/core.hpp"
+#include "opencv2/imgcodecs.hpp"
+#include "tests/client/fake_explainer_service.h"
 #include "tests/client/record_fixtures.h"
 #include "tests/client/temp_dir.h"
 
@@ -22,6 +33,8 @@ namespace {
 
 using ::explainer::testing::Classes;
 using ::explainer::testing::ErrorRecord;
+using ::explainer::testing::FakeServer;
+using ::explainer::testing::ReadAll;
 using ::explainer::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -30,12 +43,14 @@ constexpr const char* kUid = "1.2.826.0.1.3680043.10.1188.77.1";
 
 // A small MONOCHROME2 DX object written by DCMTK to `path`.
 void WriteDicom(const std::string& path, const char* sop_instance_uid) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   DcmFileFormat file;
   DcmDataset* data = file.getDataset();
-  ASSERT_TRUE(data->putAndInsertString(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation)
-                  .good());
+  ASSERT_TRUE(
+      data->putAndInsertString(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation).good());
   ASSERT_TRUE(data->putAndInsertString(DCM_SOPInstanceUID, sop_instance_uid).good());
   data->putAndInsertString(DCM_StudyInstanceUID, "1.2.826.0.1.3680043.10.1188.77.2");
+  data->putAndInsertString(DCM_SeriesInstanceUID, "1.2.826.0.1.3680043.10.1188.77.3");
   data->putAndInsertString(DCM_Modality, "DX");
   data->putAndInsertUint16(DCM_SamplesPerPixel, 1);
   data->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
@@ -102,6 +117,83 @@ TEST(DicomFilesTest, ResultsLineCarriesTheUidOnlyForDicom) {
   record.sop_instance_uid = kUid;
   const auto line = RecordToJson(record, Classes());
   EXPECT_EQ(line["sop_instance_uid"], kUid);
+}
+
+// stdout + stderr of `command`.
+std::string Capture(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << command << "\n" << out;
+  return out;
+}
+
+TEST(DicomOutputTest, WritesSecondaryCaptureAndSrThatDcmtkReads) {
+  TempDir dir;
+  WriteDicom(dir.Path("in/IM0001"), kUid);
+  cv::Mat overlay(4, 4, CV_8UC3, cv::Scalar(10, 200, 30));
+  std::vector<uchar> png;
+  ASSERT_TRUE(cv::imencode(".png", overlay, png));
+  explainer::v1::ExplainResult result;
+  result.set_overlay_png(std::string(png.begin(), png.end()));
+  result.set_predicted_index(2);
+  result.set_explained_index(2);
+  const float probabilities[] = {0.125f, 0.25f, 0.625f};
+  for (int i = 0; i < 3; ++i) {
+    auto* p = result.add_probabilities();
+    p->set_index(i);
+    p->set_probability(probabilities[i]);
+  }
+  explainer::v1::ModelInfo model;
+  model.set_name("btxrd");
+  model.set_version("3");
+  for (const char* name : {"Normal", "Benign", "Malignant"}) model.add_class_names(name);
+  absl::StatusOr<DicomOutputFiles> files =
+      WriteDicomOutputs(result, model,
+                        DicomOutputRequest{dir.Path("dcm"), "sub/IM0001", dir.Path("in/IM0001"),
+                                           1 << 20, "grad-cam", "1.2.826.0.1.3680043.10.1188"});
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->overlay, "sub/IM0001_overlay.dcm");
+  EXPECT_EQ(files->sr, "sub/IM0001_sr.dcm");
+  const std::string sc = Capture("dcmdump " + dir.Path("dcm/sub/IM0001_overlay.dcm"));
+  EXPECT_THAT(sc, HasSubstr("=SecondaryCaptureImageStorage"));
+  EXPECT_THAT(sc, HasSubstr("(0020,000d) UI [1.2.826.0.1.3680043.10.1188.77.2]"));
+  EXPECT_THAT(sc, HasSubstr(absl::StrCat("(0008,1155) UI [", kUid, "]")));
+  EXPECT_THAT(sc, HasSubstr("(0008,0018) UI [1.2.826.0.1.3680043.10.1188."));
+  const std::string sr = Capture("dsrdump " + dir.Path("dcm/sub/IM0001_sr.dcm"));
+  EXPECT_THAT(sr, HasSubstr("\"Predicted class\")=\"Malignant\""));
+  EXPECT_THAT(sr, HasSubstr("\"Probability of Malignant\")=\"0.6250\""));
+  EXPECT_THAT(sr, HasSubstr("\"Algorithm Name\")=\"btxrd\""));
+}
+
+// Through RunInfer against the fake server: the DICOM input is found by content,
+// its line has the SOP Instance UID, and a failed --dicom-out is that item's
+// output_error (the fake's overlay is not a PNG).
+TEST(DicomOutputTest, InferRecordsUidAndDicomOutputErrorPerItem) {
+  FakeServer server;
+  TempDir dir;
+  WriteDicom(dir.Path("in/IM0001"), kUid);
+  InferOptions options;
+  options.connection.server = server.address();
+  options.connection.connect_timeout = absl::Seconds(5);
+  options.input_dir = dir.Path("in");
+  options.out_dir = dir.Path("out");
+  options.dicom_out = dir.Path("dcm");
+  options.thresholds = {0.5f};
+  std::FILE* out = std::fopen(dir.Path("stdout.txt").c_str(), "w");
+  std::FILE* err = std::fopen(dir.Path("stderr.txt").c_str(), "w");
+  const int code = RunInfer(options, out, err);
+  std::fclose(out);
+  std::fclose(err);
+  EXPECT_EQ(code, kExitOk) << ReadAll(dir.Path("stderr.txt"));
+  const std::string lines = ReadAll(dir.Path("out/results.jsonl"));
+  const nlohmann::json line = nlohmann::json::parse(lines.substr(0, lines.find('\n')));
+  EXPECT_EQ(line["file"], "IM0001");
+  EXPECT_EQ(line["sop_instance_uid"], kUid);
+  EXPECT_THAT(line["output_error"].get<std::string>(),
+              HasSubstr("--dicom-out: the overlay does not decode"));
 }
 
 }  // namespace

@@ -127,8 +127,7 @@ TEST_F(DicomCases, BrokenAndUnsupportedFilesGetTheirMessage) {
     absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]));
     ASSERT_FALSE(rgb.ok());
     EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(rgb.status().message()),
-                HasSubstr(c["error"].get<std::string>()));
+    EXPECT_THAT(std::string(rgb.status().message()), HasSubstr(c["error"].get<std::string>()));
     ++checked;
   }
   EXPECT_GE(checked, 9);

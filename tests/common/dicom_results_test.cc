@@ -169,8 +169,9 @@ TEST_F(DicomResultsTest, ReportIsAComprehensiveSrThatDsrdumpReads) {
   EXPECT_THAT(sr, HasSubstr("\"Pointing game hit\")=\"yes\""));
   EXPECT_THAT(sr, HasSubstr(absl::StrCat("(121112,DCM,\"Source of Measurement\")=(DX image,\"",
                                          kSourceUid, "\")")));
-  EXPECT_THAT(sr, HasSubstr(absl::StrCat("(EXPL006,99EXPLAINER,\"Explanation overlay\")=(SC image,\"",
-                                         out->overlay_sop_instance_uid, "\")")));
+  EXPECT_THAT(sr,
+              HasSubstr(absl::StrCat("(EXPL006,99EXPLAINER,\"Explanation overlay\")=(SC image,\"",
+                                     out->overlay_sop_instance_uid, "\")")));
   EXPECT_THAT(sr, Not(HasSubstr("NOT COPIED")));
   // The references resolve: the content's images are the source and the overlay,
   // both listed in the evidence of the source's study.
@@ -209,8 +210,18 @@ TEST_F(DicomResultsTest, BadInputsAreNamed) {
   bad = input_;
   const std::string png("\x89PNG\r\n\x1a\n", 8);
   bad.source = png;
-  EXPECT_THAT(MakeDicomResults(bad).status().message(),
-              HasSubstr("not a DICOM Part 10 file"));
+  EXPECT_THAT(MakeDicomResults(bad).status().message(), HasSubstr("not a DICOM Part 10 file"));
+  // A source without a Series Instance UID cannot be referenced in the evidence.
+  DcmFileFormat no_series;
+  ASSERT_TRUE(no_series.loadFile((dir_ + "/source.dcm").c_str()).good());
+  delete no_series.getDataset()->remove(DCM_SeriesInstanceUID);
+  ASSERT_TRUE(
+      no_series.saveFile((dir_ + "/no_series.dcm").c_str(), EXS_LittleEndianExplicit).good());
+  const std::string no_series_bytes = Read(dir_ + "/no_series.dcm");
+  bad = input_;
+  bad.source = no_series_bytes;
+  EXPECT_EQ(MakeDicomResults(bad).status().message(),
+            "DICOM output: the source has no Series Instance UID (0020,000E) to reference");
 }
 
 }  // namespace
