@@ -26,6 +26,9 @@ PACKAGES=(
   bazel-bootstrap
   # reference computations, model export and demo training
   python3 python3-torch python3-torchvision python3-numpy python3-pil python3-opencv
+  # the CAM family goldens (tests/data/engine/make_cam_family_goldens.py runs
+  # pytorch-grad-cam: scipy for ROAD's imputer; tqdm, sklearn, matplotlib for its imports)
+  python3-scipy python3-tqdm python3-sklearn python3-matplotlib
   # soak test (tests/soak): gRPC client and messages for Debian's python3
   python3-grpcio python3-protobuf
   # deployment: container images (scripts/test-image.sh) and the Kubernetes

@@ -1,5 +1,6 @@
 // Engine on LibTorch: loads and validates a TorchScript bundle, then runs batches of
-// prediction + Grad-CAM (features without grad, head with autograd on a detached leaf).
+// prediction + CAM (features without grad, head with autograd on a detached leaf; the
+// method families live in cam_*.cc, the metrics in faithfulness.cc).
 #include "service/engine/engine.h"
 
 #include <ATen/Context.h>
@@ -24,7 +25,9 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "opencv2/core.hpp"
+#include "opencv2/imgproc.hpp"
 #include "service/engine/bundle_spec.h"
+#include "service/engine/cam_family.h"
 #include "service/engine/cam_scale.h"
 #include "service/engine/device.h"
 
@@ -88,17 +91,27 @@ struct Engine::Impl {
   torch::Device device{torch::kCPU};
   torch::jit::Module module;
 
-  // What one batch gives before the image-space CAM steps, on the CPU.
-  struct Raw {
-    torch::Tensor logits;        // [N, C] float32
-    torch::Tensor cam;           // [N, h, w] float32 ReLU(sum_k w_k A_k); undefined w/o CAM
-    std::vector<int> explained;  // class each CAM explains; -1 where none was asked
+  // One image of a batch as Compute sees it.
+  struct Plan {
+    int target = -1;  // -2 no CAM, -1 CAM of the predicted class, >= 0 that class
+    CamOptions cam;
+    const FaithfulnessOptions* faithfulness = nullptr;  // null: no metrics
   };
 
   absl::Status Load();
   absl::Status CheckContract();
-  // `targets[i]`: -2 no CAM, -1 CAM of the predicted class, >= 0 that class.
-  Raw Compute(const torch::Tensor& input, const std::vector<int>& targets);
+  std::vector<EngineResult> Compute(const torch::Tensor& input, const std::vector<Plan>& plans);
+  torch::Tensor MethodCam(const CamOptions& cam, const torch::Tensor& input,
+                          const torch::Tensor& activations, const torch::Tensor& grads,
+                          int target, float score);
+  torch::Tensor Forward(const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    return module.forward({x}).toTensor();
+  }
+  torch::Tensor Head(const torch::Tensor& a) {
+    torch::NoGradGuard no_grad;
+    return module.get_method("head")({a}).toTensor();
+  }
   absl::Status ValidateBatch(absl::Span<const EngineItem> batch) const;
   std::vector<EngineResult> RunValidated(absl::Span<const EngineItem> batch);
 
@@ -200,9 +213,12 @@ absl::Status Engine::Impl::CheckContract() {
                                   (a - b).abs().max().item<double>(), " (max abs) on ", probe_text,
                                   "; features() must end where head() begins"));
   }
+  spec.feature_channels = static_cast<int>(activations.size(1));
+  spec.feature_size = cv::Size(static_cast<int>(activations.size(3)),
+                               static_cast<int>(activations.size(2)));
   // The Grad-CAM path once: head must be differentiable; this also warms up the JIT.
   try {
-    Compute(probe, std::vector<int>(kProbeBatch, -1));
+    Compute(probe, std::vector<Plan>(kProbeBatch));
   } catch (const std::exception& e) {
     return BadBundle(absl::StrCat("Grad-CAM through head(A) failed (is head differentiable?): ",
                                   TorchMessage(e)));
@@ -210,58 +226,178 @@ absl::Status Engine::Impl::CheckContract() {
   return absl::OkStatus();
 }
 
-Engine::Impl::Raw Engine::Impl::Compute(const torch::Tensor& input,
-                                        const std::vector<int>& targets) {
-  Raw raw;
-  raw.explained.assign(targets.size(), -1);
-  const bool any_cam = std::any_of(targets.begin(), targets.end(), [](int t) { return t != -2; });
+namespace {
+
+// pytorch-grad-cam's default aug_smooth transforms, in ttach's order:
+// product(HorizontalFlip [False, True], Multiply [0.9, 1, 1.1]).
+struct Augmentation {
+  bool flip;
+  float factor;
+};
+constexpr Augmentation kAugmentations[] = {{false, 0.9f}, {false, 1.0f}, {false, 1.1f},
+                                           {true, 0.9f},  {true, 1.0f},  {true, 1.1f}};
+constexpr int kIdentityAugmentation = 1;
+
+cv::Mat ToMat(const torch::Tensor& map) {
+  const torch::Tensor cpu = map.to(torch::kCPU, torch::kFloat).contiguous();
+  return cv::Mat(static_cast<int>(cpu.size(0)), static_cast<int>(cpu.size(1)), CV_32FC1,
+                 const_cast<float*>(cpu.data_ptr<float>()))
+      .clone();
+}
+
+}  // namespace
+
+torch::Tensor Engine::Impl::MethodCam(const CamOptions& cam, const torch::Tensor& input,
+                                      const torch::Tensor& activations,
+                                      const torch::Tensor& grads, int target, float score) {
+  switch (cam.method) {
+    case CamMethod::kScoreCam:
+      return WeightedCam(
+          ScoreCamWeights(input, activations, target, cam.score_cam_batch_size,
+                          [this](const torch::Tensor& x) { return Forward(x); }),
+          activations, cam.eigen_smooth);
+    case CamMethod::kAblationCam:
+      return WeightedCam(
+          AblationCamWeights(activations, target, score, cam.ablation_cam_batch_size,
+                             [this](const torch::Tensor& a) { return Head(a); }),
+          activations, cam.eigen_smooth);
+    default:
+      return GradientMethodCam(cam.method, activations, grads, cam.eigen_smooth);
+  }
+}
+
+std::vector<EngineResult> Engine::Impl::Compute(const torch::Tensor& input,
+                                                const std::vector<Plan>& plans) {
+  const int64_t n = input.size(0);
+  std::vector<EngineResult> results(plans.size());
+  const bool any_cam =
+      std::any_of(plans.begin(), plans.end(), [](const Plan& p) { return p.target != -2; });
+  torch::Tensor item_logits;  // [n, C] on the CPU
   if (!any_cam) {
     // Prediction only: no autograd bookkeeping at all.
     c10::InferenceMode inference;
-    raw.logits = module.forward({input}).toTensor().to(torch::kCPU, torch::kFloat).contiguous();
-    return raw;
-  }
-  torch::Tensor activations;
-  {
-    // Never backpropagate through the backbone: its graph is not even recorded.
-    torch::NoGradGuard no_grad;
-    activations = module.get_method("features")({input}).toTensor();
-  }
-  activations = activations.detach().requires_grad_(true);
-  torch::Tensor logits;
-  {
-    torch::AutoGradMode grad_on(true);
-    logits = module.get_method("head")({activations}).toTensor();
-  }
-  raw.logits = logits.detach().to(torch::kCPU, torch::kFloat).contiguous();
-
-  // ClassifierOutputTarget for each explained item: d(sum of selected scores)/dA.
-  const int64_t n = raw.logits.size(0);
-  const int64_t classes = raw.logits.size(1);
-  torch::Tensor selection = torch::zeros({n, classes}, torch::kFloat);
-  auto logit = raw.logits.accessor<float, 2>();
-  auto select = selection.accessor<float, 2>();
-  for (int64_t i = 0; i < n; ++i) {
-    if (targets[i] == -2) continue;
-    int target = targets[i];
-    if (target < 0) {
-      target = 0;  // argmax, first maximum as numpy's
-      for (int64_t c = 1; c < classes; ++c) {
-        if (logit[i][c] > logit[i][target]) target = static_cast<int>(c);
+    item_logits = module.forward({input}).toTensor().to(torch::kCPU, torch::kFloat).contiguous();
+  } else {
+    // Rows of the features pass: one per item, six per aug_smooth item.
+    struct Row {
+      int64_t item;
+      Augmentation augmentation;
+    };
+    std::vector<Row> rows;
+    std::vector<int64_t> identity_row(n);
+    std::vector<torch::Tensor> row_inputs;
+    bool any_gradient = false;
+    for (int64_t i = 0; i < n; ++i) {
+      const Plan& plan = plans[i];
+      const bool augment = plan.target != -2 && plan.cam.aug_smooth;
+      any_gradient |= plan.target != -2 && InfoOf(plan.cam.method).uses_gradients;
+      if (!augment) {
+        identity_row[i] = static_cast<int64_t>(rows.size());
+        rows.push_back({i, {false, 1.0f}});
+        row_inputs.push_back(input[i]);
+        continue;
+      }
+      for (int a = 0; a < 6; ++a) {
+        const Augmentation& aug = kAugmentations[a];
+        if (a == kIdentityAugmentation) identity_row[i] = static_cast<int64_t>(rows.size());
+        rows.push_back({i, aug});
+        torch::Tensor x = aug.flip ? input[i].flip({2}) : input[i];
+        row_inputs.push_back(aug.factor == 1.0f ? x : x * aug.factor);
       }
     }
-    raw.explained[i] = target;
-    select[i][target] = 1.0f;
+    const torch::Tensor batch =
+        rows.size() == static_cast<size_t>(n) ? input : torch::stack(row_inputs);
+    torch::Tensor activations;
+    {
+      // Never backpropagate through the backbone: its graph is not even recorded.
+      torch::NoGradGuard no_grad;
+      activations = module.get_method("features")({batch}).toTensor();
+    }
+    activations = activations.detach().requires_grad_(any_gradient);
+    torch::Tensor logits;
+    {
+      torch::AutoGradMode grad_on(any_gradient);
+      logits = module.get_method("head")({activations}).toTensor();
+    }
+    const torch::Tensor row_logits = logits.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    item_logits = row_logits.index_select(0, torch::tensor(identity_row, torch::kLong));
+    const int64_t classes = row_logits.size(1);
+    auto item_logit = item_logits.accessor<float, 2>();
+    std::vector<int> explained(n, -1);
+    for (int64_t i = 0; i < n; ++i) {
+      if (plans[i].target == -2) continue;
+      int target = plans[i].target;
+      if (target < 0) {
+        target = 0;  // argmax, first maximum as numpy's
+        for (int64_t c = 1; c < classes; ++c) {
+          if (item_logit[i][c] > item_logit[i][target]) target = static_cast<int>(c);
+        }
+      }
+      explained[i] = target;  // every augmented row explains it too
+    }
+    torch::Tensor grads;
+    if (any_gradient) {
+      // ClassifierOutputTarget per gradient row: d(sum of selected scores)/dA.
+      torch::Tensor selection = torch::zeros({static_cast<int64_t>(rows.size()), classes});
+      auto select = selection.accessor<float, 2>();
+      for (size_t r = 0; r < rows.size(); ++r) {
+        const Plan& plan = plans[rows[r].item];
+        if (plan.target == -2 || !InfoOf(plan.cam.method).uses_gradients) continue;
+        select[r][explained[rows[r].item]] = 1.0f;
+      }
+      torch::Tensor score =
+          (logits * selection.to(logits.device(), logits.scalar_type())).sum();
+      grads = torch::autograd::grad({score}, {activations})[0].detach();
+    }
+    activations = activations.detach();
+    // Per row: the method's map, ReLU, scale + resize, ReLU, scale; flipped back.
+    torch::NoGradGuard no_grad;
+    std::vector<std::vector<cv::Mat>> maps(n);
+    auto row_logit = row_logits.accessor<float, 2>();
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int64_t i = rows[r].item;
+      if (plans[i].target == -2) continue;
+      const int64_t ri = static_cast<int64_t>(r);
+      torch::Tensor raw =
+          MethodCam(plans[i].cam, batch[ri], activations[ri],
+                    grads.defined() ? grads[ri] : torch::Tensor(), explained[i],
+                    row_logit[ri][explained[i]]);
+      cv::Mat map = FinishCam(ToMat(raw.clamp_min(0)), spec.input_size);
+      if (rows[r].augmentation.flip) cv::flip(map, map, 1);
+      maps[i].push_back(std::move(map));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (plans[i].target == -2) continue;
+      results[i].explained_index = explained[i];
+      if (maps[i].size() == 1) {
+        results[i].cam = maps[i][0];
+      } else {
+        // np.mean(np.float32(cams), axis=0): a float32 running sum, then / count.
+        cv::Mat sum = maps[i][0].clone();
+        for (size_t a = 1; a < maps[i].size(); ++a) sum += maps[i][a];
+        sum /= static_cast<float>(maps[i].size());
+        results[i].cam = sum;
+      }
+      if (plans[i].faithfulness != nullptr &&
+          (plans[i].faithfulness->cam_multiply || plans[i].faithfulness->road)) {
+        results[i].faithfulness =
+            Faithfulness(input[i], results[i].cam, explained[i], item_logit[i][explained[i]],
+                         *plans[i].faithfulness,
+                         [this](const torch::Tensor& x) { return Forward(x); });
+      }
+    }
   }
-  torch::Tensor score = (logits * selection.to(logits.device(), logits.scalar_type())).sum();
-  torch::Tensor grads = torch::autograd::grad({score}, {activations})[0];
-  torch::Tensor weights = grads.mean({2, 3}, /*keepdim=*/true);
-  raw.cam = (weights * activations.detach())
-                .sum(1)
-                .clamp_min(0)
-                .to(torch::kCPU, torch::kFloat)
-                .contiguous();
-  return raw;
+  // Softmax once, on the CPU copy of the logits.
+  const torch::Tensor probabilities = torch::softmax(item_logits, 1).contiguous();
+  const int64_t classes = probabilities.size(1);
+  const float* probs = probabilities.data_ptr<float>();
+  const float* logit = item_logits.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    results[i].probabilities.assign(probs + i * classes, probs + (i + 1) * classes);
+    const float* row = logit + i * classes;
+    results[i].predicted_index = static_cast<int>(std::max_element(row, row + classes) - row);
+  }
+  return results;
 }
 
 absl::Status Engine::Impl::ValidateBatch(absl::Span<const EngineItem> batch) const {
@@ -289,6 +425,12 @@ absl::Status Engine::Impl::ValidateBatch(absl::Span<const EngineItem> batch) con
           "batch item ", i, ": target class ", *item.target_class, " is out of range: model '",
           spec.name, "' has ", classes, " classes (0..", classes - 1, ")"));
     }
+    if (item.explain) {
+      if (absl::Status status = ValidateCamOptions(item.cam, item.faithfulness, spec);
+          !status.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("batch item ", i, ": ", status.message()));
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -299,32 +441,14 @@ std::vector<EngineResult> Engine::Impl::RunValidated(absl::Span<const EngineItem
   const size_t values = size_t{3} * size.height * size.width;
   torch::Tensor input = torch::empty({n, 3, size.height, size.width}, torch::kFloat);
   float* data = input.data_ptr<float>();
-  std::vector<int> targets(batch.size());
+  std::vector<Plan> plans(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     std::memcpy(data + i * values, batch[i].input->chw.data(), values * sizeof(float));
-    targets[i] = !batch[i].explain ? -2 : batch[i].target_class.value_or(-1);
+    plans[i].target = !batch[i].explain ? -2 : batch[i].target_class.value_or(-1);
+    plans[i].cam = batch[i].cam;
+    plans[i].faithfulness = &batch[i].faithfulness;
   }
-  const Raw raw = Compute(input.to(device), targets);
-  // Softmax once, on the CPU copy of the logits.
-  const torch::Tensor probabilities = torch::softmax(raw.logits, 1).contiguous();
-  const int64_t classes = probabilities.size(1);
-  const float* probs = probabilities.data_ptr<float>();
-  const float* logits = raw.logits.data_ptr<float>();
-
-  std::vector<EngineResult> results(batch.size());
-  for (int64_t i = 0; i < n; ++i) {
-    EngineResult& result = results[i];
-    result.probabilities.assign(probs + i * classes, probs + (i + 1) * classes);
-    const float* row = logits + i * classes;
-    result.predicted_index = static_cast<int>(std::max_element(row, row + classes) - row);
-    if (raw.explained[i] < 0) continue;
-    result.explained_index = raw.explained[i];
-    const int h = static_cast<int>(raw.cam.size(1));
-    const int w = static_cast<int>(raw.cam.size(2));
-    const cv::Mat cam(h, w, CV_32FC1, raw.cam.data_ptr<float>() + i * h * w);
-    result.cam = FinishCam(cam, size);
-  }
-  return results;
+  return Compute(input.to(device), plans);
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
@@ -386,6 +510,36 @@ absl::StatusOr<std::vector<EngineResult>> Engine::Run(absl::Span<const EngineIte
     return impl_->RunValidated(batch);
   } catch (const std::exception& e) {  // c10::Error, cv::Exception, JIT exceptions
     return absl::InternalError(absl::StrCat("engine: a batch of ", batch.size(), " on ",
+                                            impl_->device_choice.canonical,
+                                            " failed: ", TorchMessage(e)));
+  }
+}
+
+absl::StatusOr<FaithfulnessScores> Engine::ScoreHeatmap(const common::ModelInput& input,
+                                                        const cv::Mat& heatmap, int target_class,
+                                                        const FaithfulnessOptions& options) {
+  EngineItem item;
+  item.input = &input;
+  item.target_class = target_class;
+  item.faithfulness = options;
+  RETURN_IF_ERROR(impl_->ValidateBatch({&item, 1}));
+  const cv::Size size = impl_->spec.input_size;
+  if (heatmap.type() != CV_32FC1 || heatmap.size() != size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("heatmap must be float32 ", SizeText(size), ", got type ", heatmap.type(),
+                     " ", SizeText(heatmap.size())));
+  }
+  try {
+    const torch::Tensor x =
+        torch::from_blob(const_cast<float*>(input.chw.data()), {1, 3, size.height, size.width},
+                         torch::kFloat)
+            .clone()
+            .to(impl_->device);
+    auto forward = [this](const torch::Tensor& t) { return impl_->Forward(t); };
+    const float score = forward(x).select(1, target_class).to(torch::kCPU).item<float>();
+    return Faithfulness(x[0], heatmap, target_class, score, options, forward);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("engine: scoring a heatmap on ",
                                             impl_->device_choice.canonical,
                                             " failed: ", TorchMessage(e)));
   }

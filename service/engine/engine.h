@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "common/preprocess.h"
 #include "opencv2/core.hpp"
+#include "service/engine/cam_method.h"
 #include "service/engine/model_spec.h"
 
 namespace explainer::engine {
@@ -29,6 +30,8 @@ struct EngineItem {
   const common::ModelInput* input = nullptr;  // preprocessed at spec().input_size
   std::optional<int> target_class;            // unset: the predicted class
   bool explain = true;                        // false: prediction only, no CAM
+  CamOptions cam;                             // method and smoothing (when explain)
+  FaithfulnessOptions faithfulness;           // metrics of the heatmap (when explain)
 };
 
 struct EngineResult {
@@ -36,6 +39,7 @@ struct EngineResult {
   int predicted_index = 0;           // argmax of the logits
   int explained_index = -1;          // class the CAM explains; -1 without CAM
   cv::Mat cam;  // CV_32FC1 at input size, in [0, 1]; empty without CAM
+  std::optional<FaithfulnessScores> faithfulness;  // when asked for and the CAM ran
 };
 
 class Engine {
@@ -62,11 +66,24 @@ class Engine {
   };
   std::optional<DeviceMemory> device_memory() const;
 
-  // Runs one batch (pytorch-grad-cam 1.5 GradCAM semantics for the items that ask
-  // for an explanation). InvalidArgument for inputs of the wrong size or target
-  // classes out of range; Internal for a LibTorch failure. Not thread-safe: one
-  // caller at a time (the server's batcher owns the engine).
+  // Runs one batch (for the items that ask for an explanation, the pytorch-grad-cam
+  // 1.5.5 class of each item's method, with its smoothing and metrics). Items may mix
+  // methods and options: one features(x) pass serves the whole batch (aug_smooth items
+  // add their 5 augmented copies to it), one backward through head(A) serves every
+  // gradient method, ScoreCAM / AblationCAM / metrics run their extra passes per item.
+  // InvalidArgument for inputs of the wrong size, target classes out of range or
+  // options ValidateCamOptions refuses; Internal for a LibTorch failure. Not
+  // thread-safe: one caller at a time (the server's batcher owns the engine).
   absl::StatusOr<std::vector<EngineResult>> Run(absl::Span<const EngineItem> batch);
+
+  // pytorch-grad-cam's faithfulness metrics of a given heatmap (CV_32FC1 at input size,
+  // in [0, 1]) of `input` for `target_class`, the scores taken from forward(x) as the
+  // metrics do. Run computes the same on its own heatmaps; this scores any heatmap (and
+  // lets tests check the metrics on the reference's heatmap: ROAD's thresholds, and the
+  // noise it assigns pixel by pixel, move with any change of the map, 1e-6 included).
+  absl::StatusOr<FaithfulnessScores> ScoreHeatmap(const common::ModelInput& input,
+                                                  const cv::Mat& heatmap, int target_class,
+                                                  const FaithfulnessOptions& options);
 
  private:
   struct Impl;

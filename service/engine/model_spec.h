@@ -17,6 +17,10 @@ struct ModelSpec {
   cv::Size input_size;  // width x height the model expects
   common::Normalization normalization;
   std::string target_layer;  // informational: the layer features() ends at
+  // What features(x) gives for one input (measured on the probe at load; 0 / empty for a
+  // spec that did not come from a loaded bundle).
+  int feature_channels = 0;
+  cv::Size feature_size;  // width x height of the activation map
 };
 
 }  // namespace explainer::engine

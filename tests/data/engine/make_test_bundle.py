@@ -10,6 +10,12 @@ Rerun (from the repository root, Debian's python3 with torch 1.13 / torchvision 
                            parameters, seed 7, BatchNorm calibrated), classes
                            Normal/Benign/Malignant, input 64x80 (height x width; not
                            square, so a height/width mix-up shows)
+  tiny_deep_split.pt       the same network and weights split one block earlier:
+                           features(x) = features[:-1] (the last MBConv block, 32
+                           channels at 8x10), head(A) = features[-1] (1x1 conv, BN, SiLU)
+                           + pool + classifier. Its gradient varies over the map, so
+                           Grad-CAM, HiResCAM and XGradCAM differ (with pool + linear
+                           alone they coincide); the CAM family goldens use it
   bad_*.pt / bad_*.pth     bundles that break one rule each, written with torch.jit.save
                            directly (export_bundle refuses them), on a micro network:
     bad_not_torchscript.pt   plain text
@@ -98,6 +104,32 @@ class Features3d(Micro):
         return self.fc(a.mean(dim=2))
 
 
+class DeepSplitBundle(nn.Module):
+    """tiny_efficientnet cut before its last 1x1 convolution block."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)
+
+    @torch.jit.export
+    def features(self, x):
+        for i, block in enumerate(self.model.features):
+            if i + 1 < len(self.model.features):
+                x = block(x)
+        return x
+
+    @torch.jit.export
+    def head(self, a):
+        for i, block in enumerate(self.model.features):
+            if i + 1 == len(self.model.features):
+                a = block(a)
+        a = torch.nn.functional.adaptive_avg_pool2d(a, 1)
+        return self.model.classifier(torch.flatten(a, 1))
+
+
 def micro_spec(**changes):
     spec = {"bundle_format": 1, "name": "micro", "version": "1", "class_names": CLASSES,
             "input_size": {"height": MICRO_SIZE, "width": MICRO_SIZE},
@@ -122,6 +154,15 @@ def main():
         name="tiny_efficientnet-test", version="1", target_layer="features",
         path=os.path.join(HERE, "tiny_bundle.pt"),
         extra={"arch": "tiny_efficientnet", "source": f"random-init seed {SEED}"})
+
+    export_model.export_bundle(
+        DeepSplitBundle(model).eval(), class_names=CLASSES, input_size=INPUT_SIZE,
+        mean=export_model.IMAGENET_MEAN, std=export_model.IMAGENET_STD,
+        name="tiny_efficientnet-deep-split", version="1",
+        target_layer=f"features.{len(model.features) - 2}",
+        path=os.path.join(HERE, "tiny_deep_split.pt"),
+        extra={"arch": "tiny_efficientnet", "source": f"random-init seed {SEED}",
+               "split": "features[:-1] | features[-1] + pool + classifier"})
 
     with open(os.path.join(HERE, "bad_not_torchscript.pt"), "w") as f:
         f.write("this is a text file, not a TorchScript archive\n")
