@@ -140,7 +140,8 @@ TokenInterceptors(const ChannelSecurity& security) {
 
 std::optional<std::string> DescribeSecurityFailure(const absl::Status& status,
                                                    const ChannelSecurity& security,
-                                                   const std::string& server) {
+                                                   const std::string& server,
+                                                   bool connecting) {
   const std::string message = absl::AsciiStrToLower(status.message());
   const std::string at = absl::StrCat("the explainer server at ", server);
   if (status.code() == absl::StatusCode::kUnauthenticated) {
@@ -150,9 +151,6 @@ std::optional<std::string> DescribeSecurityFailure(const absl::Status& status,
     }
     return absl::StrCat(at, " refused the token from ", security.token_source,
                         ": bad token (unknown, revoked or mistyped)");
-  }
-  if (status.code() == absl::StatusCode::kPermissionDenied) {
-    return absl::StrCat(at, " refused this caller: ", status.message());
   }
   if (status.code() != absl::StatusCode::kUnavailable &&
       status.code() != absl::StatusCode::kDeadlineExceeded) {
@@ -179,7 +177,7 @@ std::optional<std::string> DescribeSecurityFailure(const absl::Status& status,
   }
   // TLS 1.3: the client's side of the handshake is done before the server checks the
   // client certificate, so a refusal reaches us only as a closed connection.
-  if (security.tls && (absl::StrContains(message, "socket closed") ||
+  if (connecting && security.tls && (absl::StrContains(message, "socket closed") ||
                        absl::StrContains(message, "connection reset"))) {
     return absl::StrCat(
         at,
@@ -195,7 +193,7 @@ std::optional<std::string> DescribeSecurityFailure(const absl::Status& status,
     return absl::StrCat(at, ": TLS handshake failed (does the server serve TLS? without "
                             "--tls_cert it speaks plaintext: drop --tls/--tls-ca)");
   }
-  if (!security.tls && (absl::StrContains(message, "socket closed") ||
+  if (connecting && !security.tls && (absl::StrContains(message, "socket closed") ||
                         absl::StrContains(message, "connection reset") ||
                         absl::StrContains(message, "http2") ||
                         absl::StrContains(message, "received a non-http2") ||

@@ -57,10 +57,13 @@ TokenInterceptors(const ChannelSecurity& security);
 // A clear sentence for a failure that is about security, from gRPC's status and
 // message: "the server's certificate is not trusted ...", "the server requires a
 // client certificate ...", "the server refused the token ...". nullopt when the
-// failure is something else (down, slow, ...).
+// failure is something else (down, slow, ...). `connecting`: the status is of a
+// probe made because no connection came up; only then does a closed socket mean
+// the handshake was refused (later it means the server went away).
 std::optional<std::string> DescribeSecurityFailure(const absl::Status& status,
                                                    const ChannelSecurity& security,
-                                                   const std::string& server);
+                                                   const std::string& server,
+                                                   bool connecting = false);
 
 }  // namespace explainer::client
 

@@ -39,7 +39,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
     const absl::Status probe = FromGrpcStatus(
         stub.GetModelInfo(&context, explainer::v1::GetModelInfoRequest(), &info));
     if (std::optional<std::string> why =
-            DescribeSecurityFailure(probe, options.security, options.server)) {
+            DescribeSecurityFailure(probe, options.security, options.server,
+                                    /*connecting=*/true)) {
       return absl::UnavailableError(*why);
     }
     return absl::UnavailableError(
