@@ -5,11 +5,13 @@
 #include "common/dicom_decode.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -161,6 +163,34 @@ TEST_F(DicomCases, HeaderGivesSizeFormatAndUids) {
   EXPECT_EQ(header->transfer_syntax_uid, "1.2.840.10008.1.2.1.99");
   EXPECT_EQ(header->photometric_interpretation, "MONOCHROME1");
   EXPECT_EQ(header->modality, "CR");
+}
+
+// The server decodes on a pool: DCMTK's codecs and renderer must give every thread
+// the same answer.
+TEST_F(DicomCases, ConcurrentDecodesAgree) {
+  const std::vector<std::string> files = {"jpeg_lossless_sv1_mono1_u12.dcm", "rle_mono2_s16.dcm",
+                                          "jpegls_near_mono2_u16.dcm", "deflate_mono1_u12.dcm"};
+  std::vector<std::string> bytes;
+  std::vector<cv::Mat> expected;
+  for (const std::string& file : files) {
+    bytes.push_back(Bytes(file));
+    absl::StatusOr<cv::Mat> rgb = DecodeImage(bytes.back());
+    ASSERT_TRUE(rgb.ok()) << rgb.status();
+    expected.push_back(*rgb);
+  }
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const size_t k = (t + i) % files.size();
+        absl::StatusOr<cv::Mat> rgb = DecodeImage(bytes[k]);
+        if (!rgb.ok() || cv::norm(*rgb, expected[k], cv::NORM_INF) != 0) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST_F(DicomCases, InvalidCallerWindowIsNamed) {
