@@ -57,6 +57,27 @@ Admission::Ticket Admission::TakeLocked(int64_t cost_bytes) {
   return Ticket(this, cost_bytes);
 }
 
+absl::Status Admission::TryOpenStream() {
+  absl::MutexLock lock(&mu_);
+  if (options_.max_streams > 0 && streams_ >= options_.max_streams) {
+    return absl::ResourceExhaustedError(absl::StrCat("server busy: ", streams_,
+                                                     " streams open, limit ",
+                                                     options_.max_streams, " (--max_streams)"));
+  }
+  ++streams_;
+  return absl::OkStatus();
+}
+
+void Admission::CloseStream() {
+  absl::MutexLock lock(&mu_);
+  if (streams_ > 0) --streams_;
+}
+
+int Admission::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return streams_;
+}
+
 absl::StatusOr<Admission::Ticket> Admission::TryAdmit(int64_t cost_bytes) {
   absl::MutexLock lock(&mu_);
   if (waiters_.empty() && FitsLocked(cost_bytes)) return TakeLocked(cost_bytes);

@@ -26,6 +26,9 @@ struct AdmissionOptions {
   int max_inflight_items = 256;
   // Their estimated memory (EstimateItemBytes), over all calls (--max_inflight_mb).
   int64_t max_inflight_bytes = 2048LL * 1024 * 1024;
+  // Explain streams open at once (--max_streams); a stream over it is refused at
+  // once with RESOURCE_EXHAUSTED naming the flag. 0: no limit.
+  int max_streams = 0;
 };
 
 // What an item may hold while in flight: the request as received (encoded image,
@@ -79,6 +82,12 @@ class Admission {
   // runs), false if it has been granted already.
   bool CancelWait(uint64_t wait_id);
 
+  // A new Explain stream: OK and counted until CloseStream(), or ResourceExhausted
+  // ("server busy: 64 streams open, limit 64 (--max_streams)").
+  absl::Status TryOpenStream();
+  void CloseStream();
+  int open_streams() const;
+
   int items_in_flight() const;
   int64_t bytes_in_flight() const;
   int waiting() const;
@@ -102,6 +111,7 @@ class Admission {
   const AdmissionOptions options_;
   mutable absl::Mutex mu_;
   int items_ ABSL_GUARDED_BY(mu_) = 0;
+  int streams_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);  // in arrival order
   uint64_t next_wait_id_ ABSL_GUARDED_BY(mu_) = 1;

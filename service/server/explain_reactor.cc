@@ -187,6 +187,7 @@ void ExplainReactor::OnCancel() {
 
 void ExplainReactor::OnDone() {
   if (open_streams_ != nullptr) open_streams_->fetch_sub(1);
+  if (admission_ != nullptr) admission_->CloseStream();  // --max_streams
   Unref();
 }
 

@@ -44,6 +44,14 @@ class UnaryReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int>* const open_;
 };
 
+// A stream refused before it starts (--max_streams): finishes at once, deletes itself.
+class RefusedStream final
+    : public grpc::ServerBidiReactor<v1::ExplainRequest, v1::ExplainResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 ExplainerService::ExplainerService(ItemProcessor* processor, Admission* admission,
@@ -55,6 +63,13 @@ ExplainerService::ExplainerService(ItemProcessor* processor, Admission* admissio
 
 grpc::ServerBidiReactor<v1::ExplainRequest, v1::ExplainResponse>*
 ExplainerService::Explain(grpc::CallbackServerContext* context) {
+  if (admission_ != nullptr) {
+    // Counted until the reactor's OnDone (ExplainReactor closes it).
+    if (absl::Status opened = admission_->TryOpenStream(); !opened.ok()) {
+      return new RefusedStream(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                            std::string(opened.message())));
+    }
+  }
   return new ExplainReactor(processor_, admission_, stream_window_,  // deletes itself
                             DeadlineOf(*context), &open_streams_);
 }

@@ -73,6 +73,9 @@ ABSL_FLAG(int, shutdown_hard_deadline_s, 30,
           "after the 5 s shutdown grace, seconds to wait for work in progress before "
           "logging the unanswered calls and exiting with status 2");
 // Security (service/security; README "Running it securely").
+ABSL_FLAG(int, max_streams, 0,
+          "most Explain streams open at once; a stream over it is refused at once with "
+          "RESOURCE_EXHAUSTED naming this flag; 0: no limit");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: serve TLS only (needs --tls_key); re-read when it changes");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; re-read when it changes");
@@ -172,6 +175,11 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.stall_threshold = absl::Seconds(stall_s);
   const int hard_deadline_s = absl::GetFlag(FLAGS_shutdown_hard_deadline_s);
   options.shutdown_hard_deadline = absl::Seconds(hard_deadline_s);
+  options.admission.max_streams = absl::GetFlag(FLAGS_max_streams);
+  if (options.admission.max_streams < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_streams must be at least 0 (got ", options.admission.max_streams, ")"));
+  }
   options.security.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.security.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.security.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

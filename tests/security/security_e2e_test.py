@@ -78,7 +78,7 @@ class SecurityE2ETest(unittest.TestCase):
             [ARGS.server, "--address=127.0.0.1:0", "--model=" + ARGS.model,
              "--tls_cert=" + os.path.join(d, "tls.crt"), "--tls_key=" + os.path.join(d, "tls.key"),
              "--tls_client_ca=" + os.path.join(cls.pki, "ca.pem"), "--tls_reload_s=1",
-             "--auth_tokens=" + cls.tokens, "--audit_log=" + cls.audit],
+             "--auth_tokens=" + cls.tokens, "--audit_log=" + cls.audit, "--max_streams=2"],
             stdout=cls.out, stderr=cls.err)
         deadline = time.time() + 180
         cls.startup = None
@@ -316,6 +316,41 @@ class SecurityE2ETest(unittest.TestCase):
             except grpc.RpcError:
                 self.assertLess(time.time(), deadline)
                 time.sleep(0.3)
+
+    def test_75_stream_limit_refuses_at_once_and_the_server_stays_healthy(self):
+        import grpc
+        from explainer.v1 import explainer_pb2
+        metadata = [("authorization", "Bearer alice-token-0123456789")]
+        stub = self.stub(self.channel())
+        holds = [queue.Queue() for _ in range(2)]
+
+        def hold(q):
+            while True:
+                item = q.get()
+                if item is None:
+                    return
+                yield item
+
+        open_streams = [stub.Explain(hold(q), metadata=metadata, timeout=60) for q in holds]
+        time.sleep(1.0)  # both streams reach the server
+        refused = stub.Explain(iter([explainer_pb2.ExplainRequest(request_id="x",
+                                                                  image=self.image_bytes)]),
+                               metadata=metadata, timeout=30)
+        with self.assertRaises(grpc.RpcError) as busy:
+            list(refused)
+        self.assertEqual(busy.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertIn("(--max_streams)", busy.exception.details())
+        for q in holds:
+            q.put(None)
+        for stream in open_streams:
+            self.assertEqual(list(stream), [])
+        # Room again, and the server still answers.
+        time.sleep(0.5)
+        answers = list(stub.Explain(iter([explainer_pb2.ExplainRequest(
+            request_id="after", image=self.image_bytes)]), metadata=metadata, timeout=120))
+        self.assertEqual([a.request_id for a in answers], ["after"])
+        reasons = [l.get("reason") for l in self.audit_lines() if l["event"] == "refused"]
+        self.assertIn("--max_streams", reasons)
 
     def test_8_audit_log_reopens_on_sighup(self):
         rotated = self.audit + ".1"

@@ -41,6 +41,23 @@ TEST(AdmissionTest, ItemLimitRefusesWithTheFlagName) {
   EXPECT_TRUE(admission.TryAdmit(10).ok());
 }
 
+TEST(AdmissionTest, StreamLimitRefusesWithTheFlagName) {
+  AdmissionOptions options = Limits(2, 1 << 20);
+  options.max_streams = 2;
+  Admission admission(options);
+  EXPECT_TRUE(admission.TryOpenStream().ok());
+  EXPECT_TRUE(admission.TryOpenStream().ok());
+  const absl::Status third = admission.TryOpenStream();
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(third.message(), "server busy: 2 streams open, limit 2 (--max_streams)");
+  admission.CloseStream();
+  EXPECT_EQ(admission.open_streams(), 1);
+  EXPECT_TRUE(admission.TryOpenStream().ok());
+
+  Admission unlimited(Limits(2, 1 << 20));  // max_streams 0: no limit
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(unlimited.TryOpenStream().ok());
+}
+
 TEST(AdmissionTest, ByteLimitRefusesWithTheFlagName) {
   Admission admission(Limits(100, 1000));
   absl::StatusOr<Admission::Ticket> a = admission.TryAdmit(600);
