@@ -17,7 +17,9 @@ namespace explainer::client {
 
 struct BalanceOptions {
   int streams = 4;       // streams open at once
-  int chunk_items = 8;  // items per stream: small, so even short runs reach every replica
+  // Items per stream: small, so that a replica whose connection comes up late (the
+  // balancer only picks connected ones) still gets its share of a short run.
+  int chunk_items = 4;
   // Sends of one item in all, the first included; after the last, its UNAVAILABLE
   // answer is handed on as it is (a clearly reported lost item).
   int max_attempts = 3;

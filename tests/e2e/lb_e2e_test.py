@@ -10,7 +10,7 @@ port, each with /metrics on its own address) and runs the real client:
   and every image is answered without error (what the dead replica left unanswered
   was re-sent to the others);
 - dns:///localhost:<port> is accepted as a target.
-Bounded: at most 3 servers, 60 + 120 small images, loopback addresses only, every
+Bounded: at most 3 servers, 90 + 120 small images, loopback addresses only, every
 wait has a timeout.
 
 Binaries from $EXPLAINER_SERVER and $EXPLAINER_CLIENT (set by ctest and Bazel);
@@ -174,7 +174,7 @@ class LoadBalancingTest(unittest.TestCase):
         return [r.items() for r in self.replicas]
 
     def test_1_round_robin_spreads_a_folder_over_every_replica(self):
-        count = 60
+        count = 90
         before = self.counts()
         out = os.path.join(self.tmp, "out-spread")
         client = self.infer(self.folder("spread", count), out)
