@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/channel_security.h"
@@ -55,13 +56,33 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
 
 absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
     explainer::v1::Explainer::StubInterface& stub, const ConnectionOptions& options) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
-  explainer::v1::ModelInfo info;
-  const grpc::Status status =
-      stub.GetModelInfo(&context, explainer::v1::GetModelInfoRequest(), &info);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return info;
+  // A busy server refuses at once (RESOURCE_EXHAUSTED, admission): try again with
+  // exponential backoff and jitter, within the call's deadline.
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + options.deadline;
+  absl::Duration backoff = options.retry_backoff;
+  absl::BitGen random;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    explainer::v1::ModelInfo info;
+    const grpc::Status status =
+        stub.GetModelInfo(&context, explainer::v1::GetModelInfoRequest(), &info);
+    if (status.ok()) return info;
+    const absl::Status failed = FromGrpcStatus(status);
+    const absl::Duration pause = backoff * absl::Uniform(random, 0.5, 1.5);
+    if (failed.code() != absl::StatusCode::kResourceExhausted ||
+        attempt >= options.max_attempts || absl::Now() + pause >= deadline) {
+      if (attempt == 1) return failed;
+      return absl::Status(failed.code(),
+                          absl::StrCat(failed.message(), "; refused ", attempt, " times in ",
+                                       absl::FormatDuration(absl::Trunc(
+                                           absl::Now() - start, absl::Milliseconds(1))),
+                                       ", retried with backoff"));
+    }
+    absl::SleepFor(pause);
+    backoff *= 2;
+  }
 }
 
 std::string DescribeCallError(const absl::Status& status, const ConnectionOptions& options) {

@@ -19,7 +19,9 @@ namespace explainer::client {
 // the server when it cannot be reached.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
 
-// GetModelInfo with options.deadline.
+// GetModelInfo with options.deadline. RESOURCE_EXHAUSTED (server busy) is retried
+// with backoff (options.max_attempts, options.retry_backoff); the final error says how
+// often it was refused.
 absl::StatusOr<explainer::v1::ModelInfo> FetchModelInfo(
     explainer::v1::Explainer::StubInterface& stub, const ConnectionOptions& options);
 

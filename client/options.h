@@ -39,6 +39,10 @@ struct ConnectionOptions {
   // "round_robin", infer spreads items over streams (balanced_explainer.h).
   std::string lb_policy;
   ChannelSecurity security;  // TLS and token (channel_security.h)
+  // Unary calls refused with RESOURCE_EXHAUSTED (a busy server) are tried up to this
+  // many times in all, with exponential backoff from retry_backoff (with jitter).
+  int max_attempts = 5;
+  absl::Duration retry_backoff = absl::Milliseconds(200);
 };
 
 struct InferFlagValues {

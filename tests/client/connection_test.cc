@@ -1,12 +1,20 @@
 // Tests of client/connection: the wording of down / slow / refused.
 #include "client/connection.h"
 
+#include <atomic>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "explainer/v1/explainer.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 
 namespace explainer::client {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(DescribeCallErrorTest, DownSlowAndRefused) {
@@ -23,6 +31,67 @@ TEST(DescribeCallErrorTest, DownSlowAndRefused) {
                         "(no token)"));
   EXPECT_THAT(DescribeCallError(absl::ResourceExhaustedError("too big"), options),
               HasSubstr("--max-message-mb"));
+}
+
+// GetModelInfo refused `refusals` times with RESOURCE_EXHAUSTED, then answered.
+class BusyService final : public explainer::v1::Explainer::CallbackService {
+ public:
+  explicit BusyService(int refusals) : refusals_(refusals) {}
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
+                                         const explainer::v1::GetModelInfoRequest* /*request*/,
+                                         explainer::v1::ModelInfo* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (calls_.fetch_add(1) < refusals_) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "server busy: 1 items in flight, limit 1 (--max_inflight_items)"));
+    } else {
+      response->set_name("busy-model");
+      reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  const int refusals_;
+  std::atomic<int> calls_{0};
+};
+
+absl::StatusOr<explainer::v1::ModelInfo> FetchFromBusyServer(int refusals, int* calls) {
+  BusyService service(refusals);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ConnectionOptions options;
+  options.server = absl::StrCat("127.0.0.1:", port);
+  options.retry_backoff = absl::Milliseconds(10);
+  options.max_attempts = 4;
+  auto stub = explainer::v1::Explainer::NewStub(
+      grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<explainer::v1::ModelInfo> info = FetchModelInfo(*stub, options);
+  *calls = service.calls();
+  server->Shutdown();
+  return info;
+}
+
+TEST(FetchModelInfoTest, RetriesABusyServerWithBackoff) {
+  int calls = 0;
+  absl::StatusOr<explainer::v1::ModelInfo> info = FetchFromBusyServer(3, &calls);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->name(), "busy-model");
+  EXPECT_EQ(calls, 4);
+}
+
+TEST(FetchModelInfoTest, SaysHowOftenItWasRefused) {
+  int calls = 0;
+  absl::StatusOr<explainer::v1::ModelInfo> info = FetchFromBusyServer(100, &calls);
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(info.status().message(),
+              AllOf(HasSubstr("(--max_inflight_items)"), HasSubstr("refused 4 times in"),
+                    HasSubstr("retried with backoff")));
 }
 
 }  // namespace
