@@ -152,6 +152,7 @@ std::string Metrics::RefusalReason(grpc::StatusCode code, absl::string_view mess
       // Admission names the limit that was reached (admission.cc).
       if (absl::StrContains(message, "--max_inflight_items")) return "max_inflight_items";
       if (absl::StrContains(message, "--max_inflight_mb")) return "max_inflight_mb";
+      if (absl::StrContains(message, "--max_streams")) return "max_streams";
       return "resource_exhausted";
     case grpc::StatusCode::UNAUTHENTICATED:
       return "unauthenticated";

@@ -97,6 +97,9 @@ TEST(MetricsLabelsTest, RefusalReasonNamesTheAdmissionLimitOrAuth) {
   EXPECT_EQ(Metrics::RefusalReason(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                    "server busy: ... limit 5 bytes (--max_inflight_mb)"),
             "max_inflight_mb");
+  EXPECT_EQ(Metrics::RefusalReason(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "server busy: 4 Explain streams open, limit 4 (--max_streams)"),
+            "max_streams");
   EXPECT_EQ(Metrics::RefusalReason(grpc::StatusCode::RESOURCE_EXHAUSTED, "other"),
             "resource_exhausted");
   EXPECT_EQ(Metrics::RefusalReason(grpc::StatusCode::UNAUTHENTICATED, ""),
