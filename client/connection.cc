@@ -25,6 +25,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   // Client-side load balancing over every address the target resolves to
   // (dns:///host:port, ipv4:a:p,b:p); gRPC re-resolves when a connection closes.
   if (!options.lb_policy.empty()) args.SetLoadBalancingPolicyName(options.lb_policy);
+  // Keepalive during calls: a long stream over a dead path (a restarted NAT or load
+  // balancer) fails within 50 s instead of hanging until the deadline. The server
+  // accepts pings every 10 s (explainer_server.cc).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       MakeChannelCredentials(options.security, &args);
   std::shared_ptr<grpc::Channel> channel = grpc::experimental::CreateCustomChannelWithInterceptors(

@@ -73,6 +73,11 @@ ABSL_FLAG(int, shutdown_hard_deadline_s, 30,
           "after the 5 s shutdown grace, seconds to wait for work in progress before "
           "logging the unanswered calls and exiting with status 2");
 // Security (service/security; README "Running it securely").
+ABSL_FLAG(int, keepalive_s, 0,
+          "ping client connections idle this many seconds and close those that do not "
+          "answer within --keepalive_timeout_s (dead peers, stale load-balancer paths); "
+          "0: gRPC's default (2 h)");
+ABSL_FLAG(int, keepalive_timeout_s, 20, "how long a keepalive ping may go unanswered");
 ABSL_FLAG(int, max_streams, 0,
           "most Explain streams open at once; a stream over it is refused at once with "
           "RESOURCE_EXHAUSTED naming this flag; 0: no limit");
@@ -175,6 +180,13 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.stall_threshold = absl::Seconds(stall_s);
   const int hard_deadline_s = absl::GetFlag(FLAGS_shutdown_hard_deadline_s);
   options.shutdown_hard_deadline = absl::Seconds(hard_deadline_s);
+  options.keepalive_time = absl::Seconds(absl::GetFlag(FLAGS_keepalive_s));
+  options.keepalive_timeout = absl::Seconds(absl::GetFlag(FLAGS_keepalive_timeout_s));
+  if (absl::GetFlag(FLAGS_keepalive_s) < 0 || absl::GetFlag(FLAGS_keepalive_timeout_s) < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--keepalive_s must be at least 0 and --keepalive_timeout_s at least 1 (got ",
+        absl::GetFlag(FLAGS_keepalive_s), " and ", absl::GetFlag(FLAGS_keepalive_timeout_s), ")"));
+  }
   options.admission.max_streams = absl::GetFlag(FLAGS_max_streams);
   if (options.admission.max_streams < 0) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -34,6 +34,11 @@ struct ServerOptions {
   // Connections are closed (GOAWAY) after this long, so that long-lived clients
   // re-resolve and spread over new replicas; zero: never.
   absl::Duration max_connection_age = absl::ZeroDuration();
+  // HTTP/2 keepalive: ping a connection idle this long, close it when the ping is not
+  // answered within keepalive_timeout (dead peers, half-open NAT/LB paths); zero:
+  // gRPC's default (2 h). Clients may ping every 10 s or more during calls.
+  absl::Duration keepalive_time = absl::ZeroDuration();
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // How long a graceful shutdown waits for calls in progress before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // After the grace, how long the binary still waits for the pipeline to drain

@@ -78,7 +78,8 @@ class SecurityE2ETest(unittest.TestCase):
             [ARGS.server, "--address=127.0.0.1:0", "--model=" + ARGS.model,
              "--tls_cert=" + os.path.join(d, "tls.crt"), "--tls_key=" + os.path.join(d, "tls.key"),
              "--tls_client_ca=" + os.path.join(cls.pki, "ca.pem"), "--tls_reload_s=1",
-             "--auth_tokens=" + cls.tokens, "--audit_log=" + cls.audit, "--max_streams=2"],
+             "--auth_tokens=" + cls.tokens, "--audit_log=" + cls.audit, "--max_streams=2",
+             "--keepalive_s=1", "--keepalive_timeout_s=5"],
             stdout=cls.out, stderr=cls.err)
         deadline = time.time() + 180
         cls.startup = None
