@@ -298,6 +298,24 @@ absl::StatusOr<std::unique_ptr<ServerSecurity>> ServerSecurity::Create(
   return security;
 }
 
+absl::Status ServerSecurity::Check(const SecurityOptions& options) {
+  if (absl::Status tls = CheckTlsFiles(options.tls); !tls.ok()) return tls;
+  if (!options.auth_tokens_file.empty()) {
+    if (absl::StatusOr<std::unique_ptr<TokenAuth>> tokens =
+            TokenAuth::Load(options.auth_tokens_file, options.token_reload_check);
+        !tokens.ok()) {
+      return tokens.status();
+    }
+  }
+  if (!options.audit_log.empty()) {
+    if (absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(options.audit_log);
+        !audit.ok()) {
+      return audit.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 ServerSecurity::ServerSecurity(const SecurityOptions& options) : options_(options) {}
 ServerSecurity::~ServerSecurity() = default;
 

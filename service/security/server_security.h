@@ -48,6 +48,9 @@ class ServerSecurity {
   // Checks every file (one-line errors naming flag, file and problem), loads tokens,
   // opens the audit log, hashes the bundle.
   static absl::StatusOr<std::unique_ptr<ServerSecurity>> Create(const SecurityOptions& options);
+  // The checks of Create without opening anything for good: for start-up, before
+  // the slow model load.
+  static absl::Status Check(const SecurityOptions& options);
   ~ServerSecurity();
 
   std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
@@ -67,9 +70,18 @@ class ServerSecurity {
   void ConfigureBuilder(grpc::ServerBuilder* builder) const;
 
   bool reflection() const { return reflection_; }
+  // Whether TLS, tokens or the audit log is on.
+  bool any() const {
+    return options_.tls.enabled() || tokens_ != nullptr || audit_ != nullptr;
+  }
   // "TLS off|TLS on|mTLS on, tokens off|on (N callers), audit log off|PATH,
   // reflection on|off"
   std::string Describe() const;
+
+  // Opens the audit log's path again (SIGHUP, after rotation); no-op without one.
+  void ReopenAuditLog() {
+    if (audit_ != nullptr) audit_->Reopen();
+  }
 
   TokenAuth* tokens() { return tokens_.get(); }
   AuditLog* audit_log() { return audit_.get(); }
