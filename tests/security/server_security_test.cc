@@ -56,8 +56,9 @@ class Pki {
  public:
   static const fs::path& Dir() {
     static const fs::path* dir = [] {
-      char pattern[] = "/tmp/explainer_pki_XXXXXX";
-      auto* path = new fs::path(mkdtemp(pattern));
+      // ::testing::TempDir() is $TEST_TMPDIR under bazel test, /tmp/ otherwise.
+      std::string pattern = ::testing::TempDir() + "explainer_pki_XXXXXX";
+      auto* path = new fs::path(mkdtemp(pattern.data()));
       const std::string command =
           absl::StrCat("sh ", explainer::testing::SourcePath("tests/security/make_test_certs.sh"),
                        " ", path->string());
