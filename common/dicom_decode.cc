@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/dicom_length_check.h"
 #include "common/status_macros.h"
 #include "dcmtk/config/osconfig.h"  // must come first of the DCMTK headers
 #include "dcmtk/dcmdata/dcdatset.h"
@@ -112,6 +113,8 @@ absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "not a DICOM Part 10 file (%d bytes, no DICM after the 128-byte preamble)", bytes.size()));
   }
+  // DCMTK allocates declared lengths before reading them: check them first.
+  RETURN_IF_ERROR(CheckDicomLengths(bytes));
   InitDcmtkOnce();
   Parsed parsed;
   parsed.file = std::make_unique<DcmFileFormat>();
