@@ -44,6 +44,12 @@ explainer::v1::ExplainOptions RequestOptions(const InferOptions& options,
                                              std::optional<int> target_class) {
   explainer::v1::ExplainOptions request;
   request.set_method(options.method);
+  request.set_aug_smooth(options.aug_smooth);
+  request.set_eigen_smooth(options.eigen_smooth);
+  if (options.cam_multiply || options.road) {
+    request.mutable_faithfulness()->set_cam_multiply(options.cam_multiply);
+    request.mutable_faithfulness()->set_road(options.road);
+  }
   if (target_class) request.set_target_class(*target_class);
   for (float t : options.thresholds) request.add_iou_thresholds(t);
   request.set_return_overlay_png(true);

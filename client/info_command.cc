@@ -37,6 +37,12 @@ std::string FormatModelInfo(const explainer::v1::ModelInfo& info, const std::str
   absl::StrAppend(&text, "target layer:  ", info.target_layer(), "\n");
   absl::StrAppend(&text, "methods:       ", methods.empty() ? "-" : absl::StrJoin(methods, ", "),
                   "\n");
+  // One line per method with what it costs per image (servers that send method_info).
+  for (const explainer::v1::CamMethodInfo& m : info.method_info()) {
+    absl::StrAppend(&text, absl::StrFormat("  %-22s %s (%s%s)\n", m.name(), m.cost(),
+                                           m.reference(),
+                                           m.eigen_smooth() ? "; eigen_smooth" : ""));
+  }
   absl::StrAppend(&text, "limits:        max batch size ", info.max_batch_size(),
                   ", max image pixels ", info.max_image_pixels(), "\n");
   return text;

@@ -45,6 +45,10 @@ ABSL_FLAG(std::string, input_dir, "", "infer: a folder of images, walked recursi
 ABSL_FLAG(std::string, annotations_dir, "", "infer: folder of LabelMe <stem>.json files.");
 ABSL_FLAG(std::string, out, "", "infer: output folder.");
 ABSL_FLAG(std::string, method, "grad-cam", "infer: CAM method.");
+ABSL_FLAG(bool, aug_smooth, false, "infer: pytorch-grad-cam aug_smooth (6 passes).");
+ABSL_FLAG(bool, eigen_smooth, false, "infer: pytorch-grad-cam eigen_smooth.");
+ABSL_FLAG(std::string, faithfulness, "",
+          "infer: metrics of the heatmap into results.jsonl: cam-multiply, road.");
 ABSL_FLAG(std::string, target_class, "",
           "infer: class to explain (index or name); default the predicted class.");
 ABSL_FLAG(std::string, thresholds, "0.3,0.5,0.7", "infer: heatmap thresholds of the IoU.");
@@ -94,6 +98,9 @@ int Infer() {
   values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
   values.out = absl::GetFlag(FLAGS_out);
   values.method = absl::GetFlag(FLAGS_method);
+  values.aug_smooth = absl::GetFlag(FLAGS_aug_smooth);
+  values.eigen_smooth = absl::GetFlag(FLAGS_eigen_smooth);
+  values.faithfulness = absl::GetFlag(FLAGS_faithfulness);
   values.target_class = absl::GetFlag(FLAGS_target_class);
   values.thresholds = absl::GetFlag(FLAGS_thresholds);
   values.heatmap = absl::GetFlag(FLAGS_heatmap);

@@ -2,6 +2,7 @@
 #include "client/options.h"
 
 #include <cmath>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -81,22 +82,31 @@ absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text) {
   return thresholds;
 }
 
+namespace {
+// Client names of the wire's CamMethod values, by value (the server's engine uses the
+// same names; GetModelInfo's method_info lists them with their cost).
+constexpr const char* kCamMethodNames[] = {
+    "grad-cam",  "hires-cam",      "grad-cam++",           "xgrad-cam", "layer-cam",
+    "eigen-cam", "eigen-grad-cam", "grad-cam-elementwise", "score-cam", "ablation-cam"};
+}  // namespace
+
 absl::StatusOr<explainer::v1::CamMethod> ParseCamMethod(absl::string_view text) {
   const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
-  if (name == "grad-cam" || name == "gradcam" || name == "grad_cam") {
-    return explainer::v1::CAM_METHOD_GRAD_CAM;
+  if (name == "gradcam" || name == "grad_cam") return explainer::v1::CAM_METHOD_GRAD_CAM;
+  for (size_t i = 0; i < std::size(kCamMethodNames); ++i) {
+    if (name == kCamMethodNames[i]) return static_cast<explainer::v1::CamMethod>(i);
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--method: unknown CAM method '", text, "' (known: grad-cam)"));
+  return absl::InvalidArgumentError(absl::StrCat("--method: unknown CAM method '", text,
+                                                 "' (known: ",
+                                                 absl::StrJoin(kCamMethodNames, ", "), ")"));
 }
 
 std::string CamMethodName(explainer::v1::CamMethod method) {
-  switch (method) {
-    case explainer::v1::CAM_METHOD_GRAD_CAM:
-      return "grad-cam";
-    default:
-      return absl::StrCat("method#", static_cast<int>(method));
+  const int value = static_cast<int>(method);
+  if (value >= 0 && value < static_cast<int>(std::size(kCamMethodNames))) {
+    return kCamMethodNames[value];
   }
+  return absl::StrCat("method#", value);
 }
 
 absl::StatusOr<int> ResolveTargetClass(absl::string_view spec,
@@ -144,6 +154,19 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   auto method = ParseCamMethod(values.method);
   if (!method.ok()) return method.status();
   options.method = *method;
+  options.aug_smooth = values.aug_smooth;
+  options.eigen_smooth = values.eigen_smooth;
+  for (absl::string_view part : absl::StrSplit(values.faithfulness, ',', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    if (part == "cam-multiply") {
+      options.cam_multiply = true;
+    } else if (part == "road") {
+      options.road = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--faithfulness: unknown metric '", part, "' (known: cam-multiply, road)"));
+    }
+  }
 
   if (!absl::StripAsciiWhitespace(values.target_class).empty()) {
     options.target_class = std::string(absl::StripAsciiWhitespace(values.target_class));

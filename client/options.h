@@ -52,6 +52,9 @@ struct InferFlagValues {
   std::string annotations_dir;
   std::string out;
   std::string method;
+  bool aug_smooth = false;
+  bool eigen_smooth = false;
+  std::string faithfulness;  // "", or a list of cam-multiply, road
   std::string target_class;
   std::string thresholds;
   bool heatmap = false;
@@ -69,6 +72,10 @@ struct InferOptions {
   std::string annotations_dir;  // empty: no annotations
   std::string out_dir;
   explainer::v1::CamMethod method = explainer::v1::CAM_METHOD_GRAD_CAM;
+  bool aug_smooth = false;    // pytorch-grad-cam aug_smooth
+  bool eigen_smooth = false;  // pytorch-grad-cam eigen_smooth
+  bool cam_multiply = false;  // faithfulness: CAM-multiply confidence change
+  bool road = false;          // faithfulness: ROAD (MoRF, LeRF, combined at 10..90)
   // As given (index or class name); resolved against the model's classes once
   // the server has said which it has (ResolveTargetClass).
   std::optional<std::string> target_class;

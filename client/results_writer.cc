@@ -42,6 +42,23 @@ ordered_json AnnotationJson(const explainer::v1::AnnotationReport& report) {
                       {"shape_count", report.shape_count()}};
 }
 
+// pytorch-grad-cam's metrics of the heatmap, when the request asked for them.
+ordered_json FaithfulnessJson(const explainer::v1::Faithfulness& f) {
+  ordered_json out = ordered_json::object();
+  if (f.has_cam_multiply_change()) {
+    out["cam_multiply_change"] = ShortestDouble(f.cam_multiply_change());
+  }
+  if (f.has_road_combined()) {
+    ordered_json percentiles = ordered_json::array();
+    for (float p : f.road_percentiles()) percentiles.push_back(ShortestDouble(p));
+    out["road"] = {{"percentiles", percentiles},
+                   {"morf", ShortestDouble(f.road_morf())},
+                   {"lerf", ShortestDouble(f.road_lerf())},
+                   {"combined", ShortestDouble(f.road_combined())}};
+  }
+  return out;
+}
+
 ordered_json TimingsJson(const ItemRecord& record) {
   ordered_json timings = ordered_json::object();
   if (record.result) {
@@ -99,6 +116,7 @@ ordered_json RecordToJson(const ItemRecord& record, const std::vector<std::strin
       line["explained_index"] = result.explained_index();
     }
     if (result.has_annotation()) line["annotation"] = AnnotationJson(result.annotation());
+    if (result.has_faithfulness()) line["faithfulness"] = FaithfulnessJson(result.faithfulness());
     line["original_size"] = {result.original_width(), result.original_height()};
   }
   line["outputs"] = {{"overlay", PathOrNull(record.outputs.overlay)},

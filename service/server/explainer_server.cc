@@ -48,7 +48,18 @@ v1::ModelInfo MakeModelInfo(const engine::ModelSpec& spec, const std::string& de
   for (float s : spec.normalization.std) info.add_std(s);
   info.set_device(device);
   info.set_target_layer(spec.target_layer);
-  info.add_methods(v1::CAM_METHOD_GRAD_CAM);
+  // Every CAM method, by its wire value (the engine's AllCamMethods() index), with cost.
+  const auto methods = engine::AllCamMethods();
+  for (size_t i = 0; i < methods.size(); ++i) {
+    info.add_methods(static_cast<v1::CamMethod>(i));
+    v1::CamMethodInfo* method = info.add_method_info();
+    method->set_method(static_cast<v1::CamMethod>(i));
+    method->set_name(methods[i].name);
+    method->set_reference(methods[i].reference);
+    method->set_cost(methods[i].cost);
+    method->set_uses_gradients(methods[i].uses_gradients);
+    method->set_eigen_smooth(methods[i].eigen_smooth);
+  }
   info.set_max_batch_size(options.max_batch_size);
   info.set_max_image_pixels(options.max_image_pixels);
   return info;

@@ -71,6 +71,8 @@ void ItemProcessor::Prepare(std::shared_ptr<const v1::ExplainRequest> request,
   engine_item.input = &item->input;
   engine_item.target_class = item->target_class;
   engine_item.explain = item->explain;
+  engine_item.cam = item->cam;
+  engine_item.faithfulness = item->faithfulness;
   std::shared_ptr<const CallToken> batch_call = call;
   batcher_->Submit(
       engine_item,

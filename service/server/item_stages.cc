@@ -35,6 +35,37 @@ absl::Status PostprocessError(absl::string_view what, const absl::Status& status
 
 bool InUnitInterval(float v) { return std::isfinite(v) && v >= 0.0f && v <= 1.0f; }
 
+// The engine's CAM options from the wire's. The wire's CamMethod values are the
+// engine's AllCamMethods() indices (GetModelInfo lists them the same way).
+absl::Status CamOptionsFromProto(const v1::ExplainOptions& options, engine::CamOptions* cam,
+                                 engine::FaithfulnessOptions* faithfulness) {
+  const int method = static_cast<int>(options.method());
+  const auto methods = engine::AllCamMethods();
+  if (method < 0 || method >= static_cast<int>(methods.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.method: unknown CAM method ", method, " (known: 0..",
+                     methods.size() - 1, ": ", engine::CamMethodNames(), ")"));
+  }
+  cam->method = methods[method].method;
+  cam->aug_smooth = options.aug_smooth();
+  cam->eigen_smooth = options.eigen_smooth();
+  if (options.score_cam_batch_size() != 0) {
+    cam->score_cam_batch_size = options.score_cam_batch_size();
+  }
+  if (options.ablation_cam_batch_size() != 0) {
+    cam->ablation_cam_batch_size = options.ablation_cam_batch_size();
+  }
+  if (options.has_faithfulness()) {
+    const v1::FaithfulnessOptions& f = options.faithfulness();
+    faithfulness->cam_multiply = f.cam_multiply();
+    faithfulness->road = f.road();
+    faithfulness->road_percentiles.assign(f.road_percentiles().begin(),
+                                          f.road_percentiles().end());
+    faithfulness->road_seed = f.road_seed();
+  }
+  return absl::OkStatus();
+}
+
 std::string ClassList(const engine::ModelSpec& spec) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < spec.class_names.size(); ++i) {
@@ -47,10 +78,12 @@ std::string ClassList(const engine::ModelSpec& spec) {
 
 absl::Status ValidateOptions(const v1::ExplainOptions& options,
                              const engine::ModelSpec& spec) {
-  if (options.method() != v1::CAM_METHOD_GRAD_CAM) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.method: CAM method ", static_cast<int>(options.method()),
-                     " is not supported (supported: 0 CAM_METHOD_GRAD_CAM)"));
+  engine::CamOptions cam;
+  engine::FaithfulnessOptions faithfulness;
+  RETURN_IF_ERROR(CamOptionsFromProto(options, &cam, &faithfulness));
+  if (!options.skip_explanation()) {
+    RETURN_IF_ERROR(
+        WithPrefix("options: ", engine::ValidateCamOptions(cam, faithfulness, spec)));
   }
   const int classes = static_cast<int>(spec.class_names.size());
   if (options.has_target_class() &&
@@ -91,6 +124,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   item.received = received;
   if (options.has_target_class()) item.target_class = options.target_class();
   item.explain = !options.skip_explanation();
+  RETURN_IF_ERROR(CamOptionsFromProto(options, &item.cam, &item.faithfulness));
   if (options.iou_thresholds_size() > 0) {
     item.thresholds.assign(options.iou_thresholds().begin(),
                            options.iou_thresholds().end());
@@ -226,6 +260,20 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
       report->set_energy_inside(scores->energy_inside);
       report->set_mask_area_fraction(scores->mask_area_fraction);
       report->set_shape_count(item.shape_count);
+    }
+    if (result.faithfulness.has_value()) {
+      const engine::FaithfulnessScores& f = *result.faithfulness;
+      v1::Faithfulness* faithfulness = out.mutable_faithfulness();
+      if (f.cam_multiply_change.has_value()) {
+        faithfulness->set_cam_multiply_change(*f.cam_multiply_change);
+      }
+      if (f.road) {
+        faithfulness->set_road_morf(f.road_morf);
+        faithfulness->set_road_lerf(f.road_lerf);
+        faithfulness->set_road_combined(f.road_combined);
+        faithfulness->mutable_road_percentiles()->Add(f.road_percentiles.begin(),
+                                                      f.road_percentiles.end());
+      }
     }
   }
 

@@ -49,6 +49,8 @@ struct PreparedItem {
   // Validated options, defaults applied.
   std::optional<int> target_class;
   bool explain = true;
+  engine::CamOptions cam;                    // method, smoothing, batch sizes
+  engine::FaithfulnessOptions faithfulness;  // metrics asked for
   std::vector<float> thresholds;
   float overlay_image_weight = 0.5f;
   bool return_raw_heatmap = false;

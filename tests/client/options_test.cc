@@ -72,7 +72,10 @@ TEST(ParseInferOptionsTest, NamesEachBadFlag) {
 
   v = GoodValues();
   v.method = "lime";
-  EXPECT_THAT(ErrorOf(v), HasSubstr("--method: unknown CAM method 'lime' (known: grad-cam)"));
+  EXPECT_THAT(ErrorOf(v), HasSubstr("--method: unknown CAM method 'lime' (known: grad-cam, "
+                                    "hires-cam, grad-cam++, xgrad-cam, layer-cam, eigen-cam, "
+                                    "eigen-grad-cam, grad-cam-elementwise, score-cam, "
+                                    "ablation-cam)"));
 
   v = GoodValues();
   v.thresholds = "0.3,abc";

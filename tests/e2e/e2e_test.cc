@@ -410,7 +410,11 @@ TEST_F(E2eTest, InfoPrintsTheModel) {
   EXPECT_THAT(run.out, HasSubstr("classes:       0 Normal, 1 Benign, 2 Malignant\n"));
   EXPECT_THAT(run.out, HasSubstr("input size:    80 x 64 (width x height), RGB\n"));
   EXPECT_THAT(run.out, HasSubstr("device:        cpu\n"));
-  EXPECT_THAT(run.out, HasSubstr("methods:       grad-cam\n"));
+  EXPECT_THAT(run.out, HasSubstr("methods:       grad-cam, hires-cam, grad-cam++, xgrad-cam, "
+                                 "layer-cam, eigen-cam, eigen-grad-cam, grad-cam-elementwise, "
+                                 "score-cam, ablation-cam\n"));
+  EXPECT_THAT(run.out, HasSubstr("  score-cam              1 + K full forwards (K masked inputs, "
+                                 "score_cam_batch_size per pass) (ScoreCAM; eigen_smooth)\n"));
   EXPECT_THAT(run.out, HasSubstr("limits:        max batch size 4,"));
   // Name and version as the server announced them.
   const std::string model_line = run.out.substr(run.out.find("model:"));

@@ -2,7 +2,9 @@
 // (goldens made by tests/data/engine/make_cam_family_goldens.py on tiny_deep_split.pt),
 // at batch 1 and at batch 4, with and without each smoothing; option errors.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -391,6 +393,70 @@ TEST(CamMethodNames, RoundTrip) {
   EXPECT_EQ(CamMethodNames(),
             "grad-cam, hires-cam, grad-cam++, xgrad-cam, layer-cam, eigen-cam, eigen-grad-cam, "
             "grad-cam-elementwise, score-cam, ablation-cam");
+}
+
+}  // namespace
+}  // namespace explainer::engine
+
+namespace explainer::engine {
+namespace {
+
+// Not a test: the cost of each method relative to Grad-CAM at batch 8 (docs/BENCHMARKS.md).
+// Run: EXPLAINER_BENCH_BUNDLE=models/demo/explainer-demo.pt \
+//      build/tests/engine/engine_tests --gtest_also_run_disabled_tests \
+//      --gtest_filter='CamFamilyBench.*'
+TEST(CamFamilyBench, DISABLED_CostPerMethodAtBatch8) {
+  const char* bundle = std::getenv("EXPLAINER_BENCH_BUNDLE");
+  EngineOptions options;
+  options.model_path = bundle != nullptr ? bundle : EngineData("tiny_deep_split.pt");
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const cv::Size size = (*engine)->spec().input_size;
+  std::vector<common::ModelInput> inputs(8);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i].width = size.width;
+    inputs[i].height = size.height;
+    inputs[i].chw.resize(size_t{3} * size.width * size.height);
+    for (size_t v = 0; v < inputs[i].chw.size(); ++v) {
+      inputs[i].chw[v] = std::sin(0.001f * static_cast<float>(v * (i + 1)));
+    }
+  }
+  auto time_of = [&](const CamOptions& cam, const FaithfulnessOptions& f) {
+    std::vector<EngineItem> batch;
+    for (const common::ModelInput& input : inputs) {
+      EngineItem item;
+      item.input = &input;
+      item.cam = cam;
+      item.faithfulness = f;
+      batch.push_back(item);
+    }
+    EXPECT_TRUE((*engine)->Run(batch).ok());  // warm-up
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE((*engine)->Run(batch).ok());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double grad_cam = time_of(CamOptions(), {});
+  std::cout << "bundle " << options.model_path << ", " << (*engine)->spec().feature_channels
+            << " channels, batch 8\n";
+  std::cout << "| method | seconds | x grad-cam |\n|---|---|---|\n";
+  for (const CamMethodInfo& info : AllCamMethods()) {
+    for (bool aug : {false, true}) {
+      CamOptions cam;
+      cam.method = info.method;
+      cam.aug_smooth = aug;
+      const double t = time_of(cam, {});
+      std::cout << "| " << info.name << (aug ? " + aug_smooth" : "") << " | " << t << " | "
+                << t / grad_cam << " |\n";
+    }
+  }
+  FaithfulnessOptions f;
+  f.cam_multiply = true;
+  double t = time_of(CamOptions(), f);
+  std::cout << "| grad-cam + cam_multiply | " << t << " | " << t / grad_cam << " |\n";
+  f.road = true;
+  t = time_of(CamOptions(), f);
+  std::cout << "| grad-cam + cam_multiply + ROAD (9 percentiles) | " << t << " | " << t / grad_cam
+            << " |\n";
 }
 
 }  // namespace

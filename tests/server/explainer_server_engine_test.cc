@@ -133,7 +133,12 @@ TEST_F(ExplainerServerEngineTest, StartsServingTheBundle) {
   EXPECT_EQ(info.input_height(), 64);
   EXPECT_EQ(info.device(), server_->device());
   EXPECT_EQ(info.max_batch_size(), 4);
-  EXPECT_THAT(info.methods(), ElementsAre(v1::CAM_METHOD_GRAD_CAM));
+  ASSERT_EQ(info.methods_size(), 10);
+  EXPECT_EQ(info.methods(0), v1::CAM_METHOD_GRAD_CAM);
+  EXPECT_EQ(info.methods(9), v1::CAM_METHOD_ABLATION_CAM);
+  ASSERT_EQ(info.method_info_size(), 10);
+  EXPECT_EQ(info.method_info(8).name(), "score-cam");
+  EXPECT_EQ(info.method_info(8).reference(), "ScoreCAM");
 }
 
 TEST_F(ExplainerServerEngineTest, StreamOfGoodAndBadItems) {

@@ -107,12 +107,58 @@ TEST(ValidateOptionsTest, OverlayWeightOutsideUnitInterval) {
 
 TEST(ValidateOptionsTest, UnknownCamMethod) {
   v1::ExplainRequest request = Request(PngBytes(20, 10));
-  request.mutable_options()->set_method(static_cast<v1::CamMethod>(7));
+  request.mutable_options()->set_method(static_cast<v1::CamMethod>(42));
   const absl::Status status = PrepareStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
-            "options.method: CAM method 7 is not supported (supported: 0 "
-            "CAM_METHOD_GRAD_CAM)");
+            "options.method: unknown CAM method 42 (known: 0..9: grad-cam, hires-cam, "
+            "grad-cam++, xgrad-cam, layer-cam, eigen-cam, eigen-grad-cam, "
+            "grad-cam-elementwise, score-cam, ablation-cam)");
+}
+
+TEST(ValidateOptionsTest, EigenSmoothOnEigenCamNamesTheMethod) {
+  v1::ExplainRequest request = Request(PngBytes(20, 10));
+  request.mutable_options()->set_method(v1::CAM_METHOD_EIGEN_CAM);
+  request.mutable_options()->set_eigen_smooth(true);
+  const absl::Status status = PrepareStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::StartsWith("options: eigen_smooth does not apply to eigen-cam: "
+                                    "pytorch-grad-cam's EigenCAM ignores it"));
+}
+
+TEST(ValidateOptionsTest, BadCamBatchSizeAndRoadPercentile) {
+  v1::ExplainRequest request = Request(PngBytes(20, 10));
+  request.mutable_options()->set_method(v1::CAM_METHOD_SCORE_CAM);
+  request.mutable_options()->set_score_cam_batch_size(-3);
+  absl::Status status = PrepareStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "options: score_cam_batch_size must be in 1..1024, got -3 (method score-cam)");
+  request = Request(PngBytes(20, 10));
+  request.mutable_options()->mutable_faithfulness()->set_road(true);
+  request.mutable_options()->mutable_faithfulness()->add_road_percentiles(0);
+  status = PrepareStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "options: road_percentiles: each must be in (0, 100), got 0 (method grad-cam)");
+}
+
+TEST(ValidateOptionsTest, CamOptionsReachThePreparedItem) {
+  v1::ExplainRequest request = Request(PngBytes(20, 10));
+  request.mutable_options()->set_method(v1::CAM_METHOD_ABLATION_CAM);
+  request.mutable_options()->set_aug_smooth(true);
+  request.mutable_options()->set_ablation_cam_batch_size(8);
+  request.mutable_options()->mutable_faithfulness()->set_cam_multiply(true);
+  absl::StatusOr<PreparedItem> item =
+      PrepareItem(request, FakeSpec(), {});
+  ASSERT_TRUE(item.ok()) << item.status();
+  EXPECT_EQ(item->cam.method, engine::CamMethod::kAblationCam);
+  EXPECT_TRUE(item->cam.aug_smooth);
+  EXPECT_EQ(item->cam.ablation_cam_batch_size, 8);
+  EXPECT_EQ(item->cam.score_cam_batch_size, engine::kDefaultScoreCamBatchSize);
+  EXPECT_TRUE(item->faithfulness.cam_multiply);
+  EXPECT_FALSE(item->faithfulness.road);
 }
 
 TEST(ValidateOptionsTest, OptionsAreCheckedBeforeTheImageIsDecoded) {
