@@ -244,7 +244,23 @@ class SecurityE2ETest(unittest.TestCase):
 
     def test_6_token_rotation_without_a_restart(self):
         import grpc
+        from explainer.v1 import explainer_pb2
         channel = self.channel()
+        # A stream opened with alice's token before the rotation.
+        requests = queue.Queue()
+
+        def request_iter():
+            while True:
+                item = requests.get()
+                if item is None:
+                    return
+                yield item
+
+        stream = self.stub(channel).Explain(
+            request_iter(), metadata=[("authorization", "Bearer alice-token-0123456789")],
+            timeout=300)
+        requests.put(explainer_pb2.ExplainRequest(request_id="t-1", image=self.image_bytes))
+        self.assertEqual(next(stream).request_id, "t-1")
         write_atomically(self.tokens, b"alice:alice-token-0123456789\nbob:bob-token-9876543210\n")
         deadline = time.time() + 10
         while True:
@@ -264,6 +280,11 @@ class SecurityE2ETest(unittest.TestCase):
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAUTHENTICATED)
                 break
+        # The stream opened before goes on: tokens are checked when a call starts.
+        requests.put(explainer_pb2.ExplainRequest(request_id="t-2", image=self.image_bytes))
+        self.assertEqual(next(stream).request_id, "t-2")
+        requests.put(None)
+        self.assertEqual(list(stream), [])
         write_atomically(self.tokens, b"alice:alice-token-0123456789\n")
         time.sleep(1.5)
 
