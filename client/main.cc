@@ -9,6 +9,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "grpc/support/log.h"
 #include "client/command_line.h"
 #include "client/exit_codes.h"
 #include "client/gallery/gallery_command.h"
@@ -145,6 +146,10 @@ std::string Usage(const std::string& topic) {
 }
 
 int Main(int argc, char** argv) {
+  // gRPC core logs a refused TLS handshake as its own "E... Handshake failed" line;
+  // the command says in one sentence what was refused instead (channel_security.h).
+  // With GRPC_VERBOSITY set, gRPC's logging stays as it is.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   std::vector<std::string> args =
       NormalizeFlagSpelling(std::vector<std::string>(argv, argv + argc));
   const bool help_flag = RemoveHelpFlags(args);
