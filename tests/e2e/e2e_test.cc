@@ -445,6 +445,39 @@ TEST(E2eNoServerTest, DeadAddressFailsWithAClearMessage) {
   fs::remove_all(dir);
 }
 
+// The CAM family over the wire: method, smoothing and faithfulness reach the engine and
+// come back in results.jsonl; an option the method does not take is a per-item error.
+TEST_F(E2eTest, CamMethodsSmoothingAndFaithfulnessOverTheWire) {
+  WriteGood("in/a.png", 180, 220, true, 7);
+  WriteGood("in/b.jpg", 200, 160, false, 8);
+  const CommandResult run =
+      Client({"infer", "--server", server_->address(), "--input-dir", Dir("in"), "--out",
+              Dir("out"), "--method", "grad-cam++", "--aug-smooth", "--faithfulness",
+              "cam-multiply,road"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto results = ResultsByFile(Dir("out/results.jsonl"));
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& [file, line] : results) {
+    ASSERT_TRUE(line["error"].is_null()) << file << ": " << line.dump();
+    ASSERT_TRUE(line.contains("faithfulness")) << line.dump();
+    const json& f = line["faithfulness"];
+    EXPECT_TRUE(f["cam_multiply_change"].is_number()) << f.dump();
+    EXPECT_EQ(f["road"]["percentiles"].size(), 9u) << f.dump();
+    EXPECT_NEAR(f["road"]["combined"].get<double>(),
+                (f["road"]["lerf"].get<double>() - f["road"]["morf"].get<double>()) / 2, 1e-6);
+  }
+  const CommandResult bad =
+      Client({"infer", "--server", server_->address(), "--image", Dir("in/a.png"), "--out",
+              Dir("out_bad"), "--method", "eigen-cam", "--eigen-smooth"});
+  EXPECT_EQ(bad.exit_code, 1);
+  const auto errors = ResultsByFile(Dir("out_bad/results.jsonl"));
+  ASSERT_EQ(errors.size(), 1u);
+  const json& error = errors.begin()->second["error"];
+  EXPECT_EQ(error["status"], "INVALID_ARGUMENT") << error.dump();
+  EXPECT_THAT(error["message"].get<std::string>(),
+              HasSubstr("eigen_smooth does not apply to eigen-cam"));
+}
+
 TEST_F(E2eTest, BadCommandLinesNameTheProblem) {
   WriteGood("in/a.png", 100, 100, false, 1);
   const std::string server = "--server=" + server_->address();
