@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 
 namespace explainer::security {
@@ -158,6 +159,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   if (credentials == nullptr) {
     return absl::InternalError("gRPC could not make TLS server credentials");
   }
+  return credentials;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeProbeCredentials(
+    const TlsOptions& options) {
+  if (!options.enabled()) return grpc::InsecureChannelCredentials();
+  if (absl::Status checked = CheckTlsFiles(options); !checked.ok()) return checked;
+  grpc::experimental::TlsChannelCredentialsOptions tls;
+  tls.set_verify_server_certs(false);
+  tls.set_check_call_host(false);
+  tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  if (options.mutual()) {
+    absl::StatusOr<std::string> key = ReadFile("tls_key", options.key_file);
+    if (!key.ok()) return key.status();
+    absl::StatusOr<std::string> cert = ReadFile("tls_cert", options.cert_file);
+    if (!cert.ok()) return cert.status();
+    tls.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            std::vector<grpc::experimental::IdentityKeyCertPair>{{*key, *cert}}));
+    tls.watch_identity_key_cert_pairs();
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::experimental::TlsCredentials(tls);
+  if (credentials == nullptr) return absl::InternalError("gRPC could not make TLS credentials");
   return credentials;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace explainer::security {
@@ -36,6 +37,13 @@ absl::Status CheckTlsFiles(const TlsOptions& options);
 // verified when options.mutual()) with files watched for changes otherwise.
 // Runs CheckTlsFiles first.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TlsOptions& options);
+
+// Channel credentials for `explainer-server --health_check` against its own server:
+// insecure when TLS is off; otherwise TLS that does not verify the server (the probe
+// dials loopback and sends no secret), presenting cert_file/key_file as the client
+// certificate when mutual() (the certificate then needs the clientAuth usage).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeProbeCredentials(
     const TlsOptions& options);
 
 // "TLS off", "TLS on", "mTLS on" for the start-up line.

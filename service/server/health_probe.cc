@@ -17,7 +17,8 @@
 namespace explainer::server {
 
 absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& service,
-                                absl::Duration timeout) {
+                                absl::Duration timeout,
+                                std::shared_ptr<grpc::ChannelCredentials> credentials) {
   if (service.size() > 127) return absl::InvalidArgumentError("service name too long");
   // HealthCheckRequest { string service = 1; }
   std::string request;
@@ -26,7 +27,8 @@ absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& se
                            service);
   }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+      grpc::CreateChannel(target, credentials != nullptr ? credentials
+                                                         : grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

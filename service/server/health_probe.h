@@ -4,18 +4,23 @@
 #ifndef EXPLAINER_SERVICE_SERVER_HEALTH_PROBE_H_
 #define EXPLAINER_SERVICE_SERVER_HEALTH_PROBE_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 
 namespace explainer::server {
 
 // grpc.health.v1.Health/Check for `service` ("" = the whole server) at `target`:
 // the ServingStatus number (1 SERVING, 2 NOT_SERVING, 0 UNKNOWN), or the RPC's
 // error (Unavailable when nothing listens, DeadlineExceeded after `timeout`).
+// `credentials`: how to reach it (null: plaintext; a TLS server: see
+// security::MakeProbeCredentials).
 absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& service,
-                                absl::Duration timeout);
+                                absl::Duration timeout,
+                                std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // The address to probe for a server listening on `listen_address`: a wildcard host
 // (0.0.0.0, [::], empty) becomes loopback.

@@ -245,7 +245,19 @@ int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_health_check)) {
     const std::string target = ProbeTarget(absl::GetFlag(FLAGS_address));
-    const absl::StatusOr<int> health = ProbeHealth(target, "", absl::Seconds(3));
+    // A TLS server is probed over TLS (server not verified: it is our own, on
+    // loopback); under mTLS --tls_cert/--tls_key are the probe's client certificate.
+    security::TlsOptions tls;
+    tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+    tls.key_file = absl::GetFlag(FLAGS_tls_key);
+    tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        security::MakeProbeCredentials(tls);
+    if (!credentials.ok()) {
+      std::cerr << "explainer-server: " << credentials.status().message() << std::endl;
+      return 1;
+    }
+    const absl::StatusOr<int> health = ProbeHealth(target, "", absl::Seconds(3), *credentials);
     if (health.ok() && *health == 1) {
       std::cout << "explainer-server: " << target << " is SERVING" << std::endl;
       return 0;

@@ -23,7 +23,8 @@ ca() {  # name subject
 leaf() {  # name subject ca usage(server|client)
   quiet openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2"
   if [ "$4" = server ]; then
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$1.ext"
+    # clientAuth too: `explainer-server --health_check` presents it under mTLS.
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' >"$1.ext"
   else
     printf 'subjectAltName=DNS:%s\nextendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' "${2##*=}" >"$1.ext"
   fi

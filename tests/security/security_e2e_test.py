@@ -242,6 +242,19 @@ class SecurityE2ETest(unittest.TestCase):
             reflect(b"", timeout=10)
         self.assertEqual(off.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
 
+    def test_55_health_check_flag_probes_over_mtls(self):
+        tls = ["--tls_cert=" + os.path.join(self.dir, "tls.crt"),
+               "--tls_key=" + os.path.join(self.dir, "tls.key"),
+               "--tls_client_ca=" + os.path.join(self.pki, "ca.pem")]
+        r = subprocess.run([ARGS.server, "--health_check", "--address=" + self.target, *tls],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("is SERVING", r.stdout)
+        # Plaintext against the TLS server fails (the probe must follow the flags).
+        r = subprocess.run([ARGS.server, "--health_check", "--address=" + self.target],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
     def test_6_token_rotation_without_a_restart(self):
         import grpc
         from explainer.v1 import explainer_pb2
