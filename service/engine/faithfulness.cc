@@ -84,7 +84,7 @@ torch::Tensor LinearImputation(const torch::Tensor& image, const std::vector<uin
       const int q = ny * width + nx;
       if (keep[q]) {
         for (int c = 0; c < 3; ++c) {
-          rhs[size_t{3} * i + c] += nb.weight * values[size_t{c} * pixels + q];
+          rhs[size_t{3} * i + c] += nb.weight * values[static_cast<size_t>(c) * pixels + q];
         }
       } else {
         off[i].push_back({variable[q], -nb.weight});
@@ -141,7 +141,7 @@ torch::Tensor LinearImputation(const torch::Tensor& image, const std::vector<uin
   // same random path (normal_fill) as in pytorch-grad-cam.
   std::vector<double> channel_major(solution.size());
   for (int i = 0; i < n; ++i) {
-    for (int c = 0; c < 3; ++c) channel_major[size_t{c} * n + i] = solution[size_t{3} * i + c];
+    for (int c = 0; c < 3; ++c) channel_major[static_cast<size_t>(c) * n + i] = solution[size_t{3} * i + c];
   }
   return torch::from_blob(channel_major.data(), {3, n}, torch::kDouble).to(torch::kFloat).t();
 }
