@@ -1,4 +1,5 @@
 // explainer-server: flags, start-up, signals. Everything else is ExplainerServer.
+#include <malloc.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -22,6 +23,7 @@
 #include "grpc/support/log.h"
 #include "service/server/explainer_server.h"
 #include "service/server/health_probe.h"
+#include "service/server/idle_memory_trimmer.h"
 #include "service/server/json_log.h"
 #include "service/server/metrics.h"
 #include "service/server/server_options.h"
@@ -58,6 +60,13 @@ ABSL_FLAG(int, batch_delay_ms, 5,
 ABSL_FLAG(int, max_message_mb, 64, "largest gRPC message received or sent, in MiB");
 ABSL_FLAG(int64_t, max_image_pixels, 64LL * 1024 * 1024,
           "largest decoded image (width * height) accepted");
+ABSL_FLAG(int64_t, max_annotation_bytes, 16LL * 1024 * 1024,
+          "largest annotation_json accepted, in bytes (LabelMe imageData included)");
+ABSL_FLAG(int64_t, max_annotation_shapes, 1000, "most shapes in one annotation");
+ABSL_FLAG(int64_t, max_annotation_points, 100000, "most points in one annotation, all shapes");
+ABSL_FLAG(int64_t, max_annotation_raster_work, int64_t{1} << 30,
+          "most rasterising work for one annotation at the image's resolution, in units "
+          "of about one mask pixel (a polygon edge on a row counts 32); about 1 s of a core");
 ABSL_FLAG(int, stream_window, 32,
           "unanswered images per Explain stream before the server stops reading it");
 ABSL_FLAG(int, max_inflight_items, 256,
@@ -172,6 +181,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.batch_delay = absl::Milliseconds(delay_ms);
   const int message_mb = absl::GetFlag(FLAGS_max_message_mb);
   options.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
+  options.annotation_limits.max_bytes = absl::GetFlag(FLAGS_max_annotation_bytes);
+  options.annotation_limits.max_shapes = absl::GetFlag(FLAGS_max_annotation_shapes);
+  options.annotation_limits.max_points = absl::GetFlag(FLAGS_max_annotation_points);
+  options.annotation_limits.max_raster_work = absl::GetFlag(FLAGS_max_annotation_raster_work);
   options.stream_window = absl::GetFlag(FLAGS_stream_window);
   options.admission.max_inflight_items = absl::GetFlag(FLAGS_max_inflight_items);
   const int inflight_mb = absl::GetFlag(FLAGS_max_inflight_mb);
@@ -218,6 +231,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
         CheckAtLeast("batch_delay_ms", delay_ms, 0),
         CheckAtLeast("max_message_mb", message_mb, 1),
         CheckAtLeast("max_image_pixels", options.max_image_pixels, 1),
+        CheckAtLeast("max_annotation_bytes", options.annotation_limits.max_bytes, 1),
+        CheckAtLeast("max_annotation_shapes", options.annotation_limits.max_shapes, 1),
+        CheckAtLeast("max_annotation_points", options.annotation_limits.max_points, 1),
+        CheckAtLeast("max_annotation_raster_work", options.annotation_limits.max_raster_work, 1),
         CheckAtLeast("stream_window", options.stream_window, 1),
         CheckAtLeast("max_inflight_items", options.admission.max_inflight_items, 1),
         CheckAtLeast("max_inflight_mb", inflight_mb, 1),
@@ -329,6 +346,10 @@ int Main(int argc, char** argv) {
               << ":" << metrics->port() << "/metrics" << std::endl;
   }
 
+  ExplainerServer* serving = server->get();
+  IdleMemoryTrimmer trimmer([serving] { return serving->items_in_flight(); },
+                            TrimProcessHeap);
+
   int signal = 0;
   while (sigwait(&waited, &signal) == 0 && signal == SIGHUP) {
     (*server)->security().ReopenAuditLog();
@@ -356,4 +377,13 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace explainer::server
 
-int main(int argc, char** argv) { return explainer::server::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Decoded images, tensors and encoded PNGs are large, short-lived buffers. glibc's
+  // dynamic mmap threshold rises to 32 MiB after the first such free, after which
+  // they come from the heap arenas and stay there: the soak test saw RSS grow 12.5%
+  // per cancelled storm and never come back. A fixed threshold keeps buffers of
+  // 128 KiB and more in their own mappings, returned to the system when freed (soak:
+  // +2.1% after the same load). Set before any thread starts.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  return explainer::server::Main(argc, argv);
+}

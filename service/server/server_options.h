@@ -27,6 +27,8 @@ struct ServerOptions {
   absl::Duration batch_delay = absl::Milliseconds(5);
   int max_message_bytes = 64 * 1024 * 1024;  // receive and send
   int64_t max_image_pixels = 64LL * 1024 * 1024;
+  // Per-annotation bounds: JSON bytes, shapes, points, rasterising work.
+  common::AnnotationLimits annotation_limits;
   int stream_window = 32;  // unanswered items per Explain stream (backpressure)
   // Prometheus metrics (metrics.h), fed by an interceptor and the batch runner;
   // not owned, must outlive the server. Null: no metrics.
