@@ -121,10 +121,17 @@ class Walker {
     return absl::OkStatus();
   }
 
+  // Explicit VRs with a 2-byte length field. Every other VR, including one that is
+  // not a standard VR at all, has a 4-byte length after 2 reserved bytes: DCMTK reads
+  // a non-standard VR that way ("assuming 4 byte length field"), so this walk must too.
   static bool LongLength(const std::string& vr) {
-    return vr == "OB" || vr == "OD" || vr == "OF" || vr == "OL" || vr == "OV" || vr == "OW" ||
-           vr == "SQ" || vr == "SV" || vr == "UC" || vr == "UN" || vr == "UR" || vr == "UT" ||
-           vr == "UV";
+    static constexpr const char* kShort[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT",
+                                             "FL", "FD", "IS", "LO", "LT", "PN", "SH",
+                                             "SL", "SS", "ST", "TM", "UI", "UL", "US"};
+    for (const char* short_vr : kShort) {
+      if (vr == short_vr) return false;
+    }
+    return true;
   }
 
   absl::Status Fits(size_t at, uint32_t length, uint16_t group, uint16_t element) const {

@@ -61,6 +61,15 @@ TEST(CheckDicomLengthsTest, AnElementClaimingMoreThanTheFileIsRefused) {
   EXPECT_THAT(status.message(), HasSubstr("but only 4 follow"));
 }
 
+// DCMTK reads a VR that is not a standard one with a 4-byte length field (the image
+// fuzzer's second finding: 2 bytes of garbage VR, then a 4 GB length).
+TEST(CheckDicomLengthsTest, ANonStandardVrHasAFourByteLength) {
+  const std::string element = U16(0x0101) + U16(0x0002) + std::string("\x01\x00", 2) +
+                              std::string(2, '\0') + U32(0xF0000000u) + "abcd";
+  const absl::Status status = CheckDicomLengths(Part10(kExplicitLe, element));
+  EXPECT_THAT(status.message(), HasSubstr("element (0101,0002) declares 4026531840 bytes"));
+}
+
 TEST(CheckDicomLengthsTest, AnElementInsideAnUndefinedLengthSequenceIsChecked) {
   // Implicit VR: (0008,1140) is a sequence by the dictionary; its item holds an
   // element declaring 1 GB.
