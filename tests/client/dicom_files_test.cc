@@ -189,6 +189,9 @@ TEST(DicomOutputTest, InferRecordsUidAndDicomOutputErrorPerItem) {
   std::fclose(err);
   EXPECT_EQ(code, kExitOk) << ReadAll(dir.Path("stderr.txt"));
   const std::string lines = ReadAll(dir.Path("out/results.jsonl"));
+  // A failed run leaves no line: say why instead of throwing from parse().
+  ASSERT_FALSE(lines.empty()) << "no results.jsonl line; stderr: "
+                              << ReadAll(dir.Path("stderr.txt"));
   const nlohmann::json line = nlohmann::json::parse(lines.substr(0, lines.find('\n')));
   EXPECT_EQ(line["file"], "IM0001");
   EXPECT_EQ(line["sop_instance_uid"], kUid);
