@@ -217,6 +217,12 @@ absl::Status CheckDicomLengths(absl::string_view bytes) {
     pos = next;
   }
   const std::string uid = TransferSyntaxUid(bytes, pos);
+  // Without it DCMTK guesses the data set's encoding from its first bytes, and a
+  // guess this walk does not share would let a length through unchecked (the image
+  // fuzzer's third finding: zeros read as implicit VR put "DICM" in a length field).
+  if (uid.empty()) {
+    return Corrupt("the meta header has no Transfer Syntax UID (0002,0010)");
+  }
   if (uid == "1.2.840.10008.1.2.1.99") return absl::OkStatus();  // deflate: compressed
   Syntax data;
   if (uid == "1.2.840.10008.1.2") data.explicit_vr = false;

@@ -70,6 +70,16 @@ TEST(CheckDicomLengthsTest, ANonStandardVrHasAFourByteLength) {
   EXPECT_THAT(status.message(), HasSubstr("element (0101,0002) declares 4026531840 bytes"));
 }
 
+// The image fuzzer's third finding: no meta header, zeros that DCMTK reads as
+// implicit VR, and "DICM" where it then expects a length (1.3 GB).
+TEST(CheckDicomLengthsTest, AMissingTransferSyntaxIsRefused) {
+  std::string file = std::string(128, '\0') + "DICM" + std::string(36, '\0') + "DICM" +
+                     std::string(64, '\0');
+  const absl::Status status = CheckDicomLengths(file);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("no Transfer Syntax UID (0002,0010)"));
+}
+
 TEST(CheckDicomLengthsTest, AnElementInsideAnUndefinedLengthSequenceIsChecked) {
   // Implicit VR: (0008,1140) is a sequence by the dictionary; its item holds an
   // element declaring 1 GB.
@@ -104,7 +114,9 @@ TEST(CheckDicomLengthsTest, FuzzerFindingIsRefusedBeforeDcmtkReadsIt) {
       144);
   const absl::Status status = CheckDicomLengths(file);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("truncated or corrupt DICOM: element (4DFF,004D)"));
+  // It has no meta header: refused for that before any length is read.
+  EXPECT_THAT(status.message(),
+              HasSubstr("truncated or corrupt DICOM: the meta header has no Transfer Syntax"));
   // And through the decoder every caller uses.
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(file);
   EXPECT_FALSE(header.ok());
