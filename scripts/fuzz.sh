@@ -19,6 +19,8 @@
 #   FUZZ_RSS_MB      -rss_limit_mb (default 2048)
 #   FUZZ_TIMEOUT_S   -timeout, seconds one input may take (default 10)
 #   FUZZ_JOBS        build parallelism (default nproc)
+#   FUZZ_SEED        libFuzzer -seed (default 1, so CI mutates the same way each run;
+#                    0 lets libFuzzer pick one, for longer runs that should wander)
 #   CXX              the clang++ (default clang++-14)
 set -euo pipefail
 
@@ -31,6 +33,7 @@ TARGETS=(${FUZZ_TARGETS:-image_decode labelme explain_request})
 RSS_MB="${FUZZ_RSS_MB:-2048}"
 TIMEOUT_S="${FUZZ_TIMEOUT_S:-10}"
 JOBS="${FUZZ_JOBS:-$(nproc)}"
+SEED="${FUZZ_SEED:-1}"
 CLANGXX="${CXX:-clang++-14}"
 case "$(basename "$CLANGXX")" in clang++*) ;; *) CLANGXX=clang++-14 ;; esac
 
@@ -63,7 +66,7 @@ for target in "${TARGETS[@]}"; do
   rc=0
   "$BUILD_DIR/tests/fuzz/${target}_fuzzer" \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT_S" \
-    -print_final_stats=1 -artifact_prefix="$artifacts" ${dict[@]+"${dict[@]}"} \
+    -seed="$SEED" -print_final_stats=1 -artifact_prefix="$artifacts" ${dict[@]+"${dict[@]}"} \
     "$work" "tests/fuzz/$target/corpus" "tests/fuzz/$target/regressions" \
     >"$log" 2>&1 || rc=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
