@@ -401,7 +401,7 @@ def build_inputs(args, rng):
     quad = good[0].image if good else small
     bad_opts = [
         {"target_class": 3}, {"target_class": -1}, {"iou_thresholds": [0.5, 1.5]},
-        {"iou_thresholds": [0.5] * 65}, {"overlay_image_weight": -0.25}, {"method": 7},
+        {"iou_thresholds": [0.5] * 65}, {"overlay_image_weight": -0.25}, {"method": 99},
     ]
     for o in bad_opts:
         hostile.append(Item("bad_options", quad, {INVALID_ARGUMENT}, options=o))
