@@ -68,6 +68,15 @@ def voi_flag(path):
     return ["+Wm"]
 
 
+
+def orthanc_binary():
+    """Debian installs Orthanc in /usr/sbin, which Bazel's strict test PATH lacks."""
+    found = shutil.which("Orthanc") or shutil.which(
+        "Orthanc", path=os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin")
+    if found is None:
+        raise FileNotFoundError("Orthanc is not installed (Debian package orthanc)")
+    return found
+
 class DicomPacsE2ETest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -193,7 +202,7 @@ class DicomPacsE2ETest(unittest.TestCase):
         with open(path, "w") as f:
             json.dump(config, f)
         cls.orthanc_log = open(os.path.join(self.tmp, "orthanc.log"), "w+")
-        cls.orthanc = subprocess.Popen(["Orthanc", path], stdout=cls.orthanc_log,
+        cls.orthanc = subprocess.Popen([orthanc_binary(), path], stdout=cls.orthanc_log,
                                        stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
