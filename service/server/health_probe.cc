@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -16,9 +17,8 @@
 
 namespace explainer::server {
 
-absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& service,
-                                absl::Duration timeout,
-                                std::shared_ptr<grpc::ChannelCredentials> credentials) {
+absl::StatusOr<int> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& service, absl::Duration timeout) {
   if (service.size() > 127) return absl::InvalidArgumentError("service name too long");
   // HealthCheckRequest { string service = 1; }
   std::string request;
@@ -26,9 +26,6 @@ absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& se
     request = absl::StrCat("\x0a", std::string(1, static_cast<char>(service.size())),
                            service);
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(target, credentials != nullptr ? credentials
-                                                         : grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -45,7 +42,7 @@ absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& se
   done.WaitForNotification();
   if (!status.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat(target, ": ", status.error_message()));
+                        status.error_message());
   }
   std::vector<grpc::Slice> slices;
   std::string response;
@@ -57,12 +54,27 @@ absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& se
   // HealthCheckResponse { ServingStatus status = 1; } (absent: 0, UNKNOWN)
   google::protobuf::UnknownFieldSet fields;
   if (!fields.ParseFromString(response)) {
-    return absl::InternalError(absl::StrCat(target, ": unparseable HealthCheckResponse"));
+    return absl::InternalError("unparseable HealthCheckResponse");
   }
   for (int i = 0; i < fields.field_count(); ++i) {
     if (fields.field(i).number() == 1) return static_cast<int>(fields.field(i).varint());
   }
   return 0;
+}
+
+absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& service,
+                                absl::Duration timeout,
+                                std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(target, credentials != nullptr ? credentials
+                                                         : grpc::InsecureChannelCredentials());
+  absl::StatusOr<int> health = CheckHealth(channel, service, timeout);
+  if (!health.ok() && health.status().code() != absl::StatusCode::kInvalidArgument) {
+    // Name the server: the probe's output is read by people and container runtimes.
+    return absl::Status(health.status().code(),
+                        absl::StrCat(target, ": ", health.status().message()));
+  }
+  return health;
 }
 
 std::string ProbeTarget(const std::string& listen_address) {

@@ -9,11 +9,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 
 namespace explainer::server {
 
-// grpc.health.v1.Health/Check for `service` ("" = the whole server) at `target`:
+// grpc.health.v1.Health/Check for `service` ("" = the whole server) on `channel`:
+// the ServingStatus number (1 SERVING, 2 NOT_SERVING, 0 UNKNOWN), or the RPC's error.
+// The server's tests use it too.
+absl::StatusOr<int> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& service, absl::Duration timeout);
+
+// CheckHealth for `service` ("" = the whole server) at `target`, errors naming it:
 // the ServingStatus number (1 SERVING, 2 NOT_SERVING, 0 UNKNOWN), or the RPC's
 // error (Unavailable when nothing listens, DeadlineExceeded after `timeout`).
 // `credentials`: how to reach it (null: plaintext; a TLS server: see

@@ -18,6 +18,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "opencv2/imgcodecs.hpp"
+#include "service/server/health_probe.h"
 
 namespace explainer::server::testing {
 namespace {
@@ -121,35 +122,7 @@ std::string LabelMeJson(int image_width, int image_height, const std::vector<Rec
 
 absl::StatusOr<int> HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
                                  const std::string& service) {
-  // HealthCheckRequest { string service = 1; }
-  std::string request;
-  if (!service.empty()) {
-    request =
-        absl::StrCat("\x0a", std::string(1, static_cast<char>(service.size())), service);
-  }
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  grpc::ByteBuffer request_buffer = ToBuffer(request);
-  grpc::ByteBuffer response_buffer;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request_buffer, &response_buffer, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) return FromGrpc(status);
-  // HealthCheckResponse { ServingStatus status = 1; } (absent: 0, UNKNOWN)
-  google::protobuf::UnknownFieldSet fields;
-  if (!fields.ParseFromString(FromBuffer(response_buffer))) {
-    return absl::InternalError("unparseable HealthCheckResponse");
-  }
-  for (int i = 0; i < fields.field_count(); ++i) {
-    if (fields.field(i).number() == 1) return static_cast<int>(fields.field(i).varint());
-  }
-  return 0;
+  return CheckHealth(channel, service, absl::Seconds(30));
 }
 
 absl::StatusOr<std::vector<std::string>> ReflectedServices(
