@@ -16,8 +16,9 @@ namespace explainer::common {
 // 16 levels deep. InvalidArgument "truncated or corrupt DICOM: element (gggg,eeee)
 // declares N bytes at offset O but only M follow" otherwise. Data sets in the deflate
 // transfer syntax are compressed: only their meta header is walked (DCMTK inflates
-// them with a bounded buffer). A meta header without a Transfer Syntax UID is refused:
-// DCMTK would guess the encoding, and the walk could not follow its guess.
+// them with a bounded buffer). A meta header without a Transfer Syntax UID, or with one
+// DCMTK does not know, is refused: DCMTK would guess the encoding, and the walk could
+// not follow its guess.
 absl::Status CheckDicomLengths(absl::string_view bytes);
 
 }  // namespace explainer::common

@@ -80,6 +80,21 @@ TEST(CheckDicomLengthsTest, AMissingTransferSyntaxIsRefused) {
   EXPECT_THAT(status.message(), HasSubstr("no Transfer Syntax UID (0002,0010)"));
 }
 
+// The image fuzzer's fourth finding (regressions/dicom_unknown_transfer_syntax_1gb_alloc):
+// a one-byte Transfer Syntax UID; DCMTK guessed the data set's encoding and allocated
+// 1 GB for a length this walk read differently.
+TEST(CheckDicomLengthsTest, AnUnknownTransferSyntaxIsRefusedNamingIt) {
+  const absl::Status status = CheckDicomLengths(Part10("\xe9", Short(0x0010, 0x0010, "PN", "AB")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("unsupported DICOM transfer syntax UID '\\xe9' (0002,0010)"));
+  // A made-up but well-formed UID is refused the same way; known ones pass.
+  EXPECT_THAT(CheckDicomLengths(Part10("1.2.3.4", "")).message(),
+              HasSubstr("transfer syntax UID '1.2.3.4'"));
+  EXPECT_TRUE(CheckDicomLengths(Part10("1.2.840.10008.1.2.4.50", "")).ok());
+  EXPECT_TRUE(CheckDicomLengths(Part10(kImplicitLe, "")).ok());
+}
+
 TEST(CheckDicomLengthsTest, AnElementInsideAnUndefinedLengthSequenceIsChecked) {
   // Implicit VR: (0008,1140) is a sequence by the dictionary; its item holds an
   // element declaring 1 GB.

@@ -591,6 +591,9 @@ TEST_F(ExplainerServerTest, UnaryPastItsDeadlineIsDroppedNotRun) {
   EXPECT_EQ(stub_->ExplainImage(&context, Request("late", PngBytes(30, 30)), &response)
                 .error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server sees the deadline a moment after the client does (its timer starts when
+  // the call arrives): release the engine only once the late item has left the queue.
+  ASSERT_TRUE(Eventually([&] { return server_->processor().cancelled_items() == 1; }));
   runner_.Release();
   blocker->WritesDone();
   while (blocker->Read(&response)) {
