@@ -2,6 +2,7 @@
 // syntax, pixel limit), then DCMTK's decoders and its Modality/VOI LUT rendering.
 #include "common/dicom_decode.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -232,6 +233,59 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
   return absl::OkStatus();
 }
 
+// The VOI transform: the caller's choice, else the file's VOI LUT, else its window,
+// else min-max (pydicom's apply_voi_lut order with prefer_lut=True).
+absl::Status ApplyVoi(const DicomVoi& voi, DcmDataset& data, DicomImage& image) {
+  DcmSequenceOfItems* voi_luts = nullptr;
+  const unsigned long lut_count =
+      data.findAndGetSequence(DCM_VOILUTSequence, voi_luts).good() && voi_luts != nullptr
+          ? voi_luts->card()
+          : 0;
+  const unsigned long window_count = image.getWindowCount();
+  auto out_of_range = [](absl::string_view what, int number, unsigned long count) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "DICOM VOI: %s number %d asked for, the file has %d", what, number, count));
+  };
+  int ok = 0;
+  switch (voi.kind) {
+    case DicomVoi::Kind::kFile:
+      ok = lut_count > 0      ? image.setVoiLut(0)
+           : window_count > 0 ? image.setWindow(0)
+                              : image.setMinMaxWindow(0);
+      break;
+    case DicomVoi::Kind::kWindow:
+      if (voi.number < 1 || static_cast<unsigned long>(voi.number) > window_count) {
+        return out_of_range("window (0028,1050-1051)", voi.number, window_count);
+      }
+      ok = image.setWindow(static_cast<unsigned long>(voi.number - 1));
+      break;
+    case DicomVoi::Kind::kVoiLut:
+      if (voi.number < 1 || static_cast<unsigned long>(voi.number) > lut_count) {
+        return out_of_range("VOI LUT (0028,3010)", voi.number, lut_count);
+      }
+      ok = image.setVoiLut(static_cast<unsigned long>(voi.number - 1));
+      break;
+    case DicomVoi::Kind::kExplicit:
+      if (!(voi.width > 0) || !std::isfinite(voi.center) || !std::isfinite(voi.width)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "DICOM VOI: window width must be positive and both finite, got centre %g, width %g",
+            voi.center, voi.width));
+      }
+      ok = image.setWindow(voi.center, voi.width);
+      break;
+    case DicomVoi::Kind::kMinMax:
+      ok = image.setMinMaxWindow(0);
+      break;
+  }
+  if (ok == 0) {
+    return absl::InvalidArgumentError(
+        voi.kind == DicomVoi::Kind::kExplicit
+            ? absl::StrFormat("invalid DICOM window: centre %g, width %g", voi.center, voi.width)
+            : std::string("invalid DICOM VOI LUT or window (0028,3010 / 0028,1050-1051)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool LooksLikeDicom(absl::string_view bytes) {
@@ -279,28 +333,7 @@ absl::StatusOr<cv::Mat> DecodeDicom(absl::string_view bytes, const DecodeOptions
     return Corrupt("rendered size differs from Rows x Columns");
   }
 
-  // VOI: the caller's window, else the file's VOI LUT, else its window, else min-max
-  // (pydicom's apply_voi_lut order with prefer_lut=True).
-  int voi_ok = 0;
-  DcmSequenceOfItems* voi_luts = nullptr;
-  if (options.dicom_window_width > 0) {
-    voi_ok = image.setWindow(options.dicom_window_center, options.dicom_window_width);
-  } else if (data.findAndGetSequence(DCM_VOILUTSequence, voi_luts).good() && voi_luts != nullptr &&
-             voi_luts->card() > 0) {
-    voi_ok = image.setVoiLut(0);
-  } else if (image.getWindowCount() > 0) {
-    voi_ok = image.setWindow(0);
-  } else {
-    voi_ok = image.setMinMaxWindow(0);
-  }
-  if (voi_ok == 0) {
-    return absl::InvalidArgumentError(
-        options.dicom_window_width > 0
-            ? absl::StrFormat("invalid DICOM window: centre %g, width %g",
-                              options.dicom_window_center, options.dicom_window_width)
-            : std::string("invalid DICOM VOI LUT or window (0028,3010 / 0028,1050-1051)"));
-  }
-
+  RETURN_IF_ERROR(ApplyVoi(options.dicom_voi, data, image));
   const void* out = image.getOutputData(8);
   if (out == nullptr) return Corrupt("no output from the VOI transform");
   const cv::Mat gray(header.height, header.width, CV_8UC1, const_cast<void*>(out));

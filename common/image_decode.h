@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/dicom_voi.h"
 #include "opencv2/core.hpp"
 
 namespace explainer::common {
@@ -14,10 +15,8 @@ struct DecodeOptions {
   // Largest width * height accepted. Checked from the file header before the
   // pixels are allocated, so a hostile header cannot make us allocate gigabytes.
   int64_t max_pixels = 64LL * 1024 * 1024;
-  // DICOM only: a VOI window (centre and width, in modality units) that replaces the
-  // file's own VOI LUT and windows; width <= 0 keeps the file's choice.
-  double dicom_window_center = 0;
-  double dicom_window_width = 0;
+  // DICOM only: the VOI transform (common/dicom_voi.h); default: the file's own.
+  DicomVoi dicom_voi;
 };
 
 // Image container formats recognised from their magic bytes.

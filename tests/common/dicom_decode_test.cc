@@ -78,6 +78,25 @@ std::string* DicomCases::dir_ = nullptr;
 nlohmann::json* DicomCases::cases_ = nullptr;
 
 // Largest |a - b| over all pixels of an RGB decode (3 equal channels) and a gray reference.
+// A case's "voi" (make_dicom_cases.py) as the decoder's option.
+DicomVoi VoiOf(const nlohmann::json& voi) {
+  DicomVoi out;
+  if (voi.contains("window")) {
+    out.kind = DicomVoi::Kind::kExplicit;
+    out.center = voi["window"][0];
+    out.width = voi["window"][1];
+  } else if (voi.contains("window_number")) {
+    out.kind = DicomVoi::Kind::kWindow;
+    out.number = voi["window_number"];
+  } else if (voi.contains("voi_lut_number")) {
+    out.kind = DicomVoi::Kind::kVoiLut;
+    out.number = voi["voi_lut_number"];
+  } else if (voi.value("min_max", false)) {
+    out.kind = DicomVoi::Kind::kMinMax;
+  }
+  return out;
+}
+
 int MaxDifference(const cv::Mat& rgb, const cv::Mat& gray) {
   int worst = 0;
   for (int y = 0; y < gray.rows; ++y) {
@@ -98,10 +117,7 @@ TEST_F(DicomCases, EveryEncodingMatchesPydicomWithinOneGreyLevel) {
     const std::string name = c["name"];
     SCOPED_TRACE(name);
     DecodeOptions options;
-    if (c.contains("window")) {
-      options.dicom_window_center = c["window"][0];
-      options.dicom_window_width = c["window"][1];
-    }
+    if (c.contains("voi")) options.dicom_voi = VoiOf(c["voi"]);
     // Through the common entry point, as the server and every other caller decode.
     absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]), options);
     ASSERT_TRUE(rgb.ok()) << rgb.status();
@@ -115,7 +131,7 @@ TEST_F(DicomCases, EveryEncodingMatchesPydicomWithinOneGreyLevel) {
     EXPECT_LE(diff, 1);
     ++checked;
   }
-  EXPECT_GE(checked, 25);
+  EXPECT_GE(checked, 30);  // 26 encodings + 4 VOI choices
   for (const auto& [name, diff] : differences) {
     std::cout << "  max grey-level difference " << diff << "  " << name << "\n";
   }
@@ -195,11 +211,46 @@ TEST_F(DicomCases, ConcurrentDecodesAgree) {
 
 TEST_F(DicomCases, InvalidCallerWindowIsNamed) {
   DecodeOptions options;
-  options.dicom_window_center = 100;
-  options.dicom_window_width = 0.5;
+  options.dicom_voi = {DicomVoi::Kind::kExplicit, 1, 100, 0.5};
   absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("mono2_u12_window.dcm"), options);
   ASSERT_FALSE(rgb.ok());
   EXPECT_EQ(rgb.status().message(), "invalid DICOM window: centre 100, width 0.5");
+  options.dicom_voi.width = 0;
+  rgb = DecodeImage(Bytes("mono2_u12_window.dcm"), options);
+  ASSERT_FALSE(rgb.ok());
+  EXPECT_EQ(rgb.status().message(),
+            "DICOM VOI: window width must be positive and both finite, got centre 100, width 0");
+}
+
+TEST_F(DicomCases, WindowOrLutNumberTheFileLacksIsNamed) {
+  DecodeOptions options;
+  options.dicom_voi = {DicomVoi::Kind::kWindow, 3};
+  absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("mono2_u12_two_windows.dcm"), options);
+  ASSERT_FALSE(rgb.ok());
+  EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rgb.status().message(),
+            "DICOM VOI: window (0028,1050-1051) number 3 asked for, the file has 2");
+  options.dicom_voi = {DicomVoi::Kind::kVoiLut, 1};
+  rgb = DecodeImage(Bytes("mono2_u12_two_windows.dcm"), options);
+  ASSERT_FALSE(rgb.ok());
+  EXPECT_EQ(rgb.status().message(),
+            "DICOM VOI: VOI LUT (0028,3010) number 1 asked for, the file has 0");
+}
+
+TEST_F(DicomCases, EveryVoiChoiceChangesTheImage) {
+  // Guards the parity test above: the chosen VOI must matter on these files.
+  const std::string bytes = Bytes("mono2_u12_voi_lut.dcm");
+  absl::StatusOr<cv::Mat> own = DecodeImage(bytes);
+  ASSERT_TRUE(own.ok()) << own.status();
+  DecodeOptions options;
+  options.dicom_voi.kind = DicomVoi::Kind::kMinMax;
+  absl::StatusOr<cv::Mat> min_max = DecodeImage(bytes, options);
+  ASSERT_TRUE(min_max.ok()) << min_max.status();
+  options.dicom_voi.kind = DicomVoi::Kind::kWindow;  // the window the LUT was preferred to
+  absl::StatusOr<cv::Mat> window = DecodeImage(bytes, options);
+  ASSERT_TRUE(window.ok()) << window.status();
+  EXPECT_GT(cv::norm(*own, *min_max, cv::NORM_INF), 10);
+  EXPECT_GT(cv::norm(*own, *window, cv::NORM_INF), 10);
 }
 
 TEST(DicomSniff, NeedsDicmAfterThePreamble) {

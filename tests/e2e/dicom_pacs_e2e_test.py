@@ -131,7 +131,7 @@ class DicomPacsE2ETest(unittest.TestCase):
         png_dir = os.path.join(self.tmp, "in_png")
         os.makedirs(dicom_dir)
         os.makedirs(png_dir)
-        good = [c for c in self.cases if "reference" in c and "window" not in c]
+        good = [c for c in self.cases if "reference" in c and "voi" not in c]
         bad = [c for c in self.cases if "error" in c]
         for c in good + bad:
             # No extension: the client finds DICOM by content.
@@ -218,7 +218,7 @@ class DicomPacsE2ETest(unittest.TestCase):
 
     def test_2_orthanc_store_pull_explain_store_back_query(self):
         self.start_orthanc()
-        sources = [c for c in self.cases if "reference" in c and "window" not in c][:4]
+        sources = [c for c in self.cases if "reference" in c and "voi" not in c][:4]
         ids = {}
         for c in sources:
             with open(os.path.join(self.cases_dir, c["file"]), "rb") as f:

@@ -239,17 +239,32 @@ def main() -> int:
         # Lossy syntaxes: the reference is pydicom's decode of the same lossy file.
         good(name, source=source)
 
-    # A caller's window replaces the file's VOI LUT and window: pydicom renders the
-    # same file with only that window.
-    ds = pydicom.dcmread(path("mono2_u12_voi_lut"))
-    del ds.VOILUTSequence
-    ds.WindowCenter, ds.WindowWidth = 1500, 1000
-    ds.save_as(os.path.join(out, "window_override.tmp"), write_like_original=False)
-    cv2.imwrite(os.path.join(out, "window_override.ref.png"),
-                reference(os.path.join(out, "window_override.tmp")))
-    os.remove(os.path.join(out, "window_override.tmp"))
-    cases.append(dict(name="window_override", file="mono2_u12_voi_lut.dcm",
-                      reference="window_override.ref.png", window=[1500, 1000]))
+    # A caller's VOI choice (ExplainOptions.dicom_voi, `infer --dicom-voi`): pydicom
+    # renders a copy of the file that has only the chosen window (or none: min-max).
+    # "voi" is the decoder's option, "voi_flag" the client's flag, "dcmj2pnm" DCMTK's.
+    def chosen(name, source, keep_window, **voi):
+        ds = pydicom.dcmread(path(source))
+        for keyword in ("VOILUTSequence", "WindowCenter", "WindowWidth"):
+            if keyword in ds:
+                delattr(ds, keyword)
+        if keep_window is not None:
+            ds.WindowCenter, ds.WindowWidth = keep_window
+        tmp = os.path.join(out, name + ".tmp")
+        ds.save_as(tmp, write_like_original=False)
+        cv2.imwrite(os.path.join(out, name + ".ref.png"), reference(tmp))
+        os.remove(tmp)
+        cases.append(dict(name=name, file=source + ".dcm", reference=name + ".ref.png", **voi))
+
+    chosen("voi_explicit_window", "mono2_u12_voi_lut", (1500, 1000), voi=dict(window=[1500, 1000]),
+           voi_flag="1500,1000", dcmj2pnm=["+Ww", "1500", "1000"])
+    chosen("voi_second_window", "mono2_u12_two_windows", (2500, 4000),
+           voi=dict(window_number=2), voi_flag="window:2", dcmj2pnm=["+Wi", "2"])
+    chosen("voi_min_max", "mono2_u12_voi_lut", None, voi=dict(min_max=True), voi_flag="minmax",
+           dcmj2pnm=["+Wm"])
+    # The first VOI LUT by number: the file's own choice, so its own reference.
+    cases.append(dict(name="voi_first_lut", file="mono2_u12_voi_lut.dcm",
+                      reference="mono2_u12_voi_lut.ref.png", voi=dict(voi_lut_number=1),
+                      voi_flag="lut:1", dcmj2pnm=["+Wl", "1"]))
 
     # ---- Unsupported and broken files, each with the error it must get.
     # JPEG 2000: a syntax DCMTK 3.6.7 has no decoder for (the stream is a stub; the
