@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -23,13 +24,18 @@ absl::StatusOr<DicomOutputFiles> WriteDicomOutputs(const explainer::v1::ExplainR
   }
   ASSIGN_OR_RETURN(const std::string source,
                    ReadFileBytes(request.source_path, request.max_source_bytes));
+  absl::StatusOr<common::DicomSource> dicom_source = common::ReadDicomSource(source);
+  if (!dicom_source.ok()) {
+    return absl::Status(dicom_source.status().code(),
+                        absl::StrCat("--dicom-out: ", dicom_source.status().message()));
+  }
   absl::StatusOr<cv::Mat> overlay = common::DecodeImage(result.overlay_png());
   if (!overlay.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dicom-out: the overlay does not decode: ", overlay.status().message()));
   }
   common::DicomResultInput input;
-  input.source = source;
+  input.source = *std::move(dicom_source);
   input.overlay_rgb = *overlay;
   input.method = request.method;
   input.class_names.assign(model.class_names().begin(), model.class_names().end());

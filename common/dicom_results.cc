@@ -86,24 +86,62 @@ absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
   return out;
 }
 
-void CopyStudy(DcmItem& from, DcmItem& to) {
-  // The copied strings keep their bytes, so they keep their character set too.
-  OFString charset;
-  if (from.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() && !charset.empty()) {
-    to.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
+void CopyStudy(const DicomSource& from, DcmItem& to) {
+  if (!from.specific_character_set.empty()) {
+    to.putAndInsertOFStringArray(DCM_SpecificCharacterSet, from.specific_character_set.c_str());
   } else {
     delete to.remove(DCM_SpecificCharacterSet);
   }
-  for (const DcmTagKey& key : kCopied) {
-    OFString value;
-    from.findAndGetOFStringArray(key, value);  // absent: written empty (type 2)
-    to.putAndInsertOFStringArray(key, value);
+  for (const auto& [tag, value] : from.copied) {
+    to.putAndInsertOFStringArray(DcmTagKey(static_cast<Uint16>(tag >> 16),
+                                           static_cast<Uint16>(tag & 0xffff)),
+                                 value.c_str());
   }
 }
 
 std::string Percent(float p) { return absl::StrFormat("%.4f", p); }
 
 }  // namespace
+
+absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes) {
+  // ReadDicomHeader checks the declared lengths before DCMTK reads anything.
+  ASSIGN_OR_RETURN(const DicomHeader header, ReadDicomHeader(bytes));
+  DicomSource out;
+  out.sop_class_uid = header.sop_class_uid;
+  out.sop_instance_uid = header.sop_instance_uid;
+  out.study_instance_uid = header.study_instance_uid;
+  out.series_instance_uid = header.series_instance_uid;
+  for (const auto& [value, name] :
+       {std::pair{&out.sop_class_uid, "SOP Class UID (0008,0016)"},
+        std::pair{&out.sop_instance_uid, "SOP Instance UID (0008,0018)"},
+        std::pair{&out.study_instance_uid, "Study Instance UID (0020,000D)"},
+        std::pair{&out.series_instance_uid, "Series Instance UID (0020,000E)"}}) {
+    if (value->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DICOM output: the source has no ", name, " to reference"));
+    }
+  }
+  DcmFileFormat file;
+  DcmInputBufferStream in;
+  in.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
+  in.setEos();
+  file.transferInit();
+  const OFCondition cond =
+      file.readUntilTag(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, DCM_PixelData);
+  file.transferEnd();
+  if (cond.bad()) return absl::InvalidArgumentError("DICOM output: the source is unreadable");
+  DcmDataset& data = *file.getDataset();
+  OFString value;
+  if (data.findAndGetOFStringArray(DCM_SpecificCharacterSet, value).good()) {
+    out.specific_character_set = value.c_str();
+  }
+  for (const DcmTagKey& key : kCopied) {
+    value.clear();
+    data.findAndGetOFStringArray(key, value);  // absent: written empty (type 2)
+    out.copied.emplace_back(uint32_t{key.getGroup()} << 16 | key.getElement(), value.c_str());
+  }
+  return out;
+}
 
 absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input) {
   RETURN_IF_ERROR(CheckRoot(input.uid_root));
@@ -119,30 +157,11 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     return absl::InvalidArgumentError(
         "DICOM output: probabilities, predicted and explained class must match the classes");
   }
-  ASSIGN_OR_RETURN(const DicomHeader source_header, ReadDicomHeader(input.source));
-  for (const auto& [value, name] :
-       {std::pair{&source_header.sop_class_uid, "SOP Class UID (0008,0016)"},
-        std::pair{&source_header.sop_instance_uid, "SOP Instance UID (0008,0018)"},
-        std::pair{&source_header.study_instance_uid, "Study Instance UID (0020,000D)"},
-        std::pair{&source_header.series_instance_uid, "Series Instance UID (0020,000E)"}}) {
-    if (value->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("DICOM output: the source has no ", name, " to reference"));
-    }
+  const DicomSource& source = input.source;
+  if (source.sop_instance_uid.empty() || source.study_instance_uid.empty() ||
+      source.series_instance_uid.empty() || source.sop_class_uid.empty()) {
+    return absl::InvalidArgumentError("DICOM output: no source (see ReadDicomSource)");
   }
-  // The source's header (no pixels) for the attributes to copy.
-  DcmFileFormat source;
-  {
-    DcmInputBufferStream in;
-    in.setBuffer(input.source.data(), static_cast<offile_off_t>(input.source.size()));
-    in.setEos();
-    source.transferInit();
-    const OFCondition cond =
-        source.readUntilTag(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, DCM_PixelData);
-    source.transferEnd();
-    if (cond.bad()) return absl::InvalidArgumentError("DICOM output: the source is unreadable");
-  }
-  DcmDataset& src = *source.getDataset();
 
   OFString date, time;
   DcmDate::getCurrentDate(date);
@@ -158,7 +177,7 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
   {
     DcmFileFormat file;
     DcmDataset& ds = *file.getDataset();
-    CopyStudy(src, ds);
+    CopyStudy(source, ds);
     ds.putAndInsertString(DCM_SOPClassUID, kSecondaryCaptureClass);
     ds.putAndInsertString(DCM_SOPInstanceUID, out.overlay_sop_instance_uid.c_str());
     ds.putAndInsertString(DCM_SeriesInstanceUID, out.series_instance_uid.c_str());
@@ -182,9 +201,9 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     for (const DcmTagKey& seq : {DCM_SourceImageSequence, DCM_ReferencedImageSequence}) {
       DcmItem* item = nullptr;
       RETURN_IF_ERROR(Check(ds.findOrCreateSequenceItem(seq, item, -2), "source reference"));
-      item->putAndInsertString(DCM_ReferencedSOPClassUID, source_header.sop_class_uid.c_str());
+      item->putAndInsertString(DCM_ReferencedSOPClassUID, source.sop_class_uid.c_str());
       item->putAndInsertString(DCM_ReferencedSOPInstanceUID,
-                               source_header.sop_instance_uid.c_str());
+                               source.sop_instance_uid.c_str());
     }
     const cv::Mat& rgb = input.overlay_rgb;
     ds.putAndInsertUint16(DCM_SamplesPerPixel, 3);
@@ -206,7 +225,7 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
   // ---- Comprehensive SR.
   {
     DSRDocument doc(DSRTypes::DT_ComprehensiveSR);
-    doc.createNewSeriesInStudy(source_header.study_instance_uid.c_str());
+    doc.createNewSeriesInStudy(source.study_instance_uid.c_str());
     doc.setSeriesDescription(absl::StrCat("Explainer Grad-CAM ", input.method, " report").c_str());
     doc.setManufacturer("Explainer");
     DSRDocumentTree& tree = doc.getTree();
@@ -285,8 +304,8 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
                         DSRCodedEntryValue("121112", "DCM", "Source of Measurement")));
     RETURN_IF_ERROR(Check(tree.getCurrentContentItem().setImageReference(
-                              DSRImageReferenceValue(source_header.sop_class_uid.c_str(),
-                                                     source_header.sop_instance_uid.c_str()),
+                              DSRImageReferenceValue(source.sop_class_uid.c_str(),
+                                                     source.sop_instance_uid.c_str()),
                               false),
                           "SR source reference"));
     RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
@@ -298,19 +317,19 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
         "SR overlay reference"));
     // Evidence: every object the content references, by study and series.
     DSRSOPInstanceReferenceList& evidence = doc.getCurrentRequestedProcedureEvidence();
-    RETURN_IF_ERROR(Check(evidence.addItem(source_header.study_instance_uid.c_str(),
-                                           source_header.series_instance_uid.c_str(),
-                                           source_header.sop_class_uid.c_str(),
-                                           source_header.sop_instance_uid.c_str()),
+    RETURN_IF_ERROR(Check(evidence.addItem(source.study_instance_uid.c_str(),
+                                           source.series_instance_uid.c_str(),
+                                           source.sop_class_uid.c_str(),
+                                           source.sop_instance_uid.c_str()),
                           "SR evidence"));
     RETURN_IF_ERROR(Check(
-        evidence.addItem(source_header.study_instance_uid.c_str(), out.series_instance_uid.c_str(),
+        evidence.addItem(source.study_instance_uid.c_str(), out.series_instance_uid.c_str(),
                          kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
         "SR evidence"));
     DcmFileFormat file;
     RETURN_IF_ERROR(Check(doc.write(*file.getDataset()), "SR document"));
     DcmDataset& ds = *file.getDataset();
-    CopyStudy(src, ds);
+    CopyStudy(source, ds);
     ds.putAndInsertString(DCM_SOPInstanceUID, out.sr_sop_instance_uid.c_str());
     ds.putAndInsertString(DCM_SeriesInstanceUID, sr_series.c_str());
     ds.putAndInsertString(DCM_SeriesNumber, "9002");

@@ -4,6 +4,7 @@
 #ifndef EXPLAINER_COMMON_DICOM_RESULTS_H_
 #define EXPLAINER_COMMON_DICOM_RESULTS_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,8 +15,25 @@
 
 namespace explainer::common {
 
+// What the result objects take from the source image: the UIDs they reference and
+// the Patient and General Study attributes they copy (name, ID, birth date, sex;
+// Study Instance UID, date, time, ID, accession number, referring physician), as
+// stored. A few hundred bytes, so a queued request can keep it instead of the file.
+struct DicomSource {
+  std::string sop_class_uid;
+  std::string sop_instance_uid;
+  std::string study_instance_uid;
+  std::string series_instance_uid;
+  std::string specific_character_set;  // the copied strings' bytes keep their meaning
+  std::vector<std::pair<uint32_t, std::string>> copied;  // (group << 16 | element, value)
+};
+
+// Reads the source's header (no pixels). InvalidArgument when the bytes are not a
+// readable DICOM file or it lacks a UID the objects must reference (named).
+absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes);
+
 struct DicomResultInput {
-  absl::string_view source;  // the source DICOM Part 10 file's bytes
+  DicomSource source;
   cv::Mat overlay_rgb;       // CV_8UC3, the overlay the client writes as PNG
   std::string method;        // "grad-cam": series "Explainer Grad-CAM grad-cam"
   std::vector<std::string> class_names;
@@ -44,11 +62,9 @@ struct DicomResultObjects {
   std::string series_instance_uid;  // the SC's series (the SR has its own)
 };
 
-// Builds both objects. Copied from the source: the Patient module (name, ID, birth
-// date, sex) and the General Study module (Study Instance UID, date, time, ID,
-// accession number, referring physician); nothing else of the source header.
-// InvalidArgument when the source is not a readable DICOM file, the overlay is not
-// CV_8UC3, the probabilities do not match the classes, or the UID root is invalid.
+// Builds both objects. Copied from the source: input.source.copied; nothing else of
+// the source header. InvalidArgument when the overlay is not CV_8UC3, the
+// probabilities do not match the classes, or the UID root is invalid.
 absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input);
 
 // The Explainer version written as the algorithm's software version.

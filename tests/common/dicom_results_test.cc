@@ -68,7 +68,9 @@ class DicomResultsTest : public ::testing::Test {
     ASSERT_TRUE(file.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
     source_ = Read(path);
 
-    input_.source = source_;
+    absl::StatusOr<DicomSource> source = ReadDicomSource(source_);
+    ASSERT_TRUE(source.ok()) << source.status();
+    input_.source = *source;
     input_.overlay_rgb = cv::Mat(6, 5, CV_8UC3);
     cv::randu(input_.overlay_rgb, 0, 255);
     input_.method = "grad-cam";
@@ -208,19 +210,18 @@ TEST_F(DicomResultsTest, BadInputsAreNamed) {
   EXPECT_THAT(MakeDicomResults(bad).status().message(),
               HasSubstr("probabilities, predicted and explained class must match the classes"));
   bad = input_;
+  bad.source = DicomSource();
+  EXPECT_EQ(MakeDicomResults(bad).status().message(),
+            "DICOM output: no source (see ReadDicomSource)");
   const std::string png("\x89PNG\r\n\x1a\n", 8);
-  bad.source = png;
-  EXPECT_THAT(MakeDicomResults(bad).status().message(), HasSubstr("not a DICOM Part 10 file"));
+  EXPECT_THAT(ReadDicomSource(png).status().message(), HasSubstr("not a DICOM Part 10 file"));
   // A source without a Series Instance UID cannot be referenced in the evidence.
   DcmFileFormat no_series;
   ASSERT_TRUE(no_series.loadFile((dir_ + "/source.dcm").c_str()).good());
   delete no_series.getDataset()->remove(DCM_SeriesInstanceUID);
   ASSERT_TRUE(
       no_series.saveFile((dir_ + "/no_series.dcm").c_str(), EXS_LittleEndianExplicit).good());
-  const std::string no_series_bytes = Read(dir_ + "/no_series.dcm");
-  bad = input_;
-  bad.source = no_series_bytes;
-  EXPECT_EQ(MakeDicomResults(bad).status().message(),
+  EXPECT_EQ(ReadDicomSource(Read(dir_ + "/no_series.dcm")).status().message(),
             "DICOM output: the source has no Series Instance UID (0020,000E) to reference");
 }
 
