@@ -318,23 +318,19 @@ absl::StatusOr<LabelMeShape> ReadShape(const Json& value, const std::string& pat
   if (!label->is_string()) return Mistyped(path + ".label", "a string", *label);
   shape.label = label->get<std::string>();
 
-  RETURN_IF_ERROR(ReadOptionalString(value, "shape_type", path + ".shape_type", &shape.shape_type));
-  if (absl::Status status = internal::CheckShapeType(shape.shape_type); !status.ok()) {
-    return FieldError(path + ".shape_type", status.message());
-  }
+  EXPLAINER_RETURN_IF_ERROR(ReadOptionalString(value, "shape_type", path + ".shape_type", &shape.shape_type));
+  EXPLAINER_RETURN_IF_ERROR(internal::CheckShapeType(shape.shape_type), path, ".shape_type");
 
   const auto points = value.find("points");
   if (points == value.end()) return FieldError(path + ".points", "missing");
   if (!points->is_array()) return Mistyped(path + ".points", "an array of [x, y]", *points);
   for (size_t i = 0; i < points->size(); ++i) {
-    ASSIGN_OR_RETURN(const cv::Point2d point,
+    EXPLAINER_ASSIGN_OR_RETURN(const cv::Point2d point,
                      ReadPoint((*points)[i], absl::StrCat(path, ".points[", i, "]")));
     shape.points.push_back(point);
   }
-  if (absl::Status status = internal::CheckPointCount(shape.shape_type, shape.points.size());
-      !status.ok()) {
-    return FieldError(path + ".points", status.message());
-  }
+  EXPLAINER_RETURN_IF_ERROR(internal::CheckPointCount(shape.shape_type, shape.points.size()),
+                            path, ".points");
 
   const auto group_id = value.find("group_id");
   if (group_id != value.end() && !group_id->is_null()) {
@@ -344,9 +340,9 @@ absl::StatusOr<LabelMeShape> ReadShape(const Json& value, const std::string& pat
                         absl::StrCat("expected an integer or null, got ", Describe(*group_id)));
     }
   }
-  RETURN_IF_ERROR(
+  EXPLAINER_RETURN_IF_ERROR(
       ReadOptionalString(value, "description", path + ".description", &shape.description));
-  RETURN_IF_ERROR(CheckOptionalObject(value, "flags", path + ".flags"));
+  EXPLAINER_RETURN_IF_ERROR(CheckOptionalObject(value, "flags", path + ".flags"));
   // "mask" (null except on mask shapes, rejected above) and unknown keys are ignored.
   return shape;
 }
@@ -376,11 +372,11 @@ absl::StatusOr<LabelMeAnnotation> ParseLabelMe(absl::string_view text,
         absl::StrCat("LabelMe JSON must be an object, got ", root.type_name()));
   }
   LabelMeAnnotation annotation;
-  RETURN_IF_ERROR(ReadOptionalString(root, "version", "version", &annotation.version));
-  RETURN_IF_ERROR(ReadOptionalString(root, "imagePath", "imagePath", &annotation.image_path));
-  RETURN_IF_ERROR(CheckOptionalObject(root, "flags", "flags"));
-  RETURN_IF_ERROR(ReadImageDimension(root, "imageHeight", &annotation.image_height));
-  RETURN_IF_ERROR(ReadImageDimension(root, "imageWidth", &annotation.image_width));
+  EXPLAINER_RETURN_IF_ERROR(ReadOptionalString(root, "version", "version", &annotation.version));
+  EXPLAINER_RETURN_IF_ERROR(ReadOptionalString(root, "imagePath", "imagePath", &annotation.image_path));
+  EXPLAINER_RETURN_IF_ERROR(CheckOptionalObject(root, "flags", "flags"));
+  EXPLAINER_RETURN_IF_ERROR(ReadImageDimension(root, "imageHeight", &annotation.image_height));
+  EXPLAINER_RETURN_IF_ERROR(ReadImageDimension(root, "imageWidth", &annotation.image_width));
   // imageData (base64 of the image) is deliberately never read.
 
   const auto shapes = root.find("shapes");
@@ -388,7 +384,7 @@ absl::StatusOr<LabelMeAnnotation> ParseLabelMe(absl::string_view text,
   if (!shapes->is_array()) return Mistyped("shapes", "an array", *shapes);
   annotation.shapes.reserve(shapes->size());
   for (size_t i = 0; i < shapes->size(); ++i) {
-    ASSIGN_OR_RETURN(LabelMeShape shape, ReadShape((*shapes)[i], absl::StrCat("shapes[", i, "]")));
+    EXPLAINER_ASSIGN_OR_RETURN(LabelMeShape shape, ReadShape((*shapes)[i], absl::StrCat("shapes[", i, "]")));
     annotation.shapes.push_back(std::move(shape));
   }
   return annotation;

@@ -24,9 +24,9 @@ namespace {
 constexpr int kLineWidth = 10;
 constexpr double kPointRadius = 5;
 
-absl::Status ShapeError(const LabelMeShape& shape, absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("shape \"", shape.label, "\" (", shape.shape_type, "): ", what));
+// `shape "<label>" (<shape_type>)`: what messages about one shape start with.
+std::string ShapeName(const LabelMeShape& shape) {
+  return absl::StrCat("shape \"", shape.label, "\" (", shape.shape_type, ")");
 }
 
 absl::Status CheckSize(cv::Size size) {
@@ -77,15 +77,13 @@ int64_t Work(cv::Size size, const LabelMeShape& shape) {
 }
 
 absl::Status Validate(const LabelMeShape& shape) {
-  if (absl::Status s = internal::CheckShapeType(shape.shape_type); !s.ok()) {
-    return ShapeError(shape, s.message());
-  }
-  if (absl::Status s = internal::CheckPointCount(shape.shape_type, shape.points.size()); !s.ok()) {
-    return ShapeError(shape, s.message());
-  }
+  EXPLAINER_RETURN_IF_ERROR(internal::CheckShapeType(shape.shape_type), ShapeName(shape));
+  EXPLAINER_RETURN_IF_ERROR(internal::CheckPointCount(shape.shape_type, shape.points.size()),
+                            ShapeName(shape));
   for (size_t i = 0; i < shape.points.size(); ++i) {
     if (!std::isfinite(shape.points[i].x) || !std::isfinite(shape.points[i].y)) {
-      return ShapeError(shape, absl::StrCat("points[", i, "] is not a finite number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(ShapeName(shape), ": points[", i, "] is not a finite number"));
     }
   }
   return absl::OkStatus();
@@ -98,8 +96,8 @@ bool Keeps(const std::vector<std::string>& allowed, const std::string& value) {
 }  // namespace
 
 absl::StatusOr<cv::Mat> ShapeToMask(cv::Size image_size, const LabelMeShape& shape) {
-  RETURN_IF_ERROR(CheckSize(image_size));
-  RETURN_IF_ERROR(Validate(shape));
+  EXPLAINER_RETURN_IF_ERROR(CheckSize(image_size));
+  EXPLAINER_RETURN_IF_ERROR(Validate(shape));
   cv::Mat mask = cv::Mat::zeros(image_size, CV_8UC1);
   Draw(mask, shape);
   return mask;
@@ -108,7 +106,7 @@ absl::StatusOr<cv::Mat> ShapeToMask(cv::Size image_size, const LabelMeShape& sha
 absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& annotation,
                                                    cv::Size image_size, const ShapeFilter& filter,
                                                    const AnnotationLimits& limits) {
-  RETURN_IF_ERROR(CheckSize(image_size));
+  EXPLAINER_RETURN_IF_ERROR(CheckSize(image_size));
   const bool height_differs =
       annotation.image_height > 0 && annotation.image_height != image_size.height;
   const bool width_differs =
@@ -126,9 +124,7 @@ absl::StatusOr<AnnotationMask> RasterizeAnnotation(const LabelMeAnnotation& anno
     if (!Keeps(filter.labels, shape.label) || !Keeps(filter.shape_types, shape.shape_type)) {
       continue;
     }
-    if (absl::Status s = Validate(shape); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("shapes[", i, "]: ", s.message()));
-    }
+    EXPLAINER_RETURN_IF_ERROR(Validate(shape), "shapes[", i, "]");
     // Saturates instead of overflowing (each term is far below 2^62).
     work = std::min(work + Work(image_size, shape), int64_t{1} << 62);
     kept.push_back(&shape);
