@@ -15,18 +15,31 @@
 
 namespace explainer::common {
 
-absl::StatusOr<std::string> EncodePng(const cv::Mat& image) {
+absl::StatusOr<std::string> EncodePng(const cv::Mat& image, int compression) {
+  if (compression != kPngFast && (compression < 0 || compression > 9)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "PNG compression must be %d (fast) or a zlib level 0..9, got %d", kPngFast, compression));
+  }
   if (image.empty() || (image.type() != CV_8UC1 && image.type() != CV_8UC3)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "PNG encoding needs a non-empty CV_8UC1 or CV_8UC3 image, got %dx%d of type %d", image.cols,
         image.rows, image.type()));
   }
-  cv::Mat for_opencv = image;
-  if (image.channels() == 3)
-    cv::cvtColor(image, for_opencv, cv::COLOR_RGB2BGR);  // imencode wants BGR
+  // imencode wants BGR. Into a new Mat: converting into a copy of `image`'s header
+  // would swap the caller's channels in place (they share the pixels).
+  cv::Mat for_opencv;
+  if (image.channels() == 3) {
+    cv::cvtColor(image, for_opencv, cv::COLOR_RGB2BGR);
+  } else {
+    for_opencv = image;
+  }
   std::vector<uint8_t> buffer;
   try {
-    if (!cv::imencode(".png", for_opencv, buffer)) {
+    // No parameter at all selects OpenCV's speed-tuned setting; naming a level also
+    // switches libpng to its adaptive filters.
+    std::vector<int> params;
+    if (compression != kPngFast) params = {cv::IMWRITE_PNG_COMPRESSION, compression};
+    if (!cv::imencode(".png", for_opencv, buffer, params)) {
       return absl::InternalError("cv::imencode(.png) failed");
     }
   } catch (const cv::Exception& e) {

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "common/heatmap_check.h"
+#include "common/image_encode.h"
 #include "common/status_macros.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
@@ -97,6 +98,12 @@ absl::StatusOr<cv::Mat> OverlayHeatmap(const cv::Mat& rgb8, const cv::Mat& heatm
     }
   }
   return result;
+}
+
+absl::StatusOr<std::string> OverlayPng(const cv::Mat& rgb8, const cv::Mat& heatmap,
+                                       float image_weight, int png_compression) {
+  ASSIGN_OR_RETURN(const cv::Mat overlay, OverlayHeatmap(rgb8, heatmap, image_weight));
+  return EncodePng(overlay, png_compression);
 }
 
 }  // namespace explainer::common

@@ -14,6 +14,12 @@ namespace explainer::common {
 absl::StatusOr<cv::Mat> OverlayHeatmap(const cv::Mat& rgb8, const cv::Mat& heatmap,
                                        float image_weight);
 
+// OverlayHeatmap, then EncodePng at `png_compression` (image_encode.h): the overlay
+// file the server sends and the client renders itself, made by this one function on
+// both sides so that they are byte-identical for the same image and heatmap.
+absl::StatusOr<std::string> OverlayPng(const cv::Mat& rgb8, const cv::Mat& heatmap,
+                                       float image_weight, int png_compression);
+
 // JET colouring of the heatmap alone (np.uint8(255 * cam) through COLORMAP_JET), RGB.
 absl::StatusOr<cv::Mat> ColorizeHeatmap(const cv::Mat& heatmap);
 

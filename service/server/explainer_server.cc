@@ -149,6 +149,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   limits.max_image_pixels = options_.max_image_pixels;
   limits.max_response_bytes = options_.max_message_bytes;
   limits.annotation = options_.annotation_limits;
+  limits.png_compression = options_.png_compression;
   processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
                                                batcher_.get());
   service_ = std::make_unique<ExplainerService>(processor_.get(), admission_.get(),

@@ -138,6 +138,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   item.return_raw_heatmap = item.explain && options.return_raw_heatmap();
   item.return_heatmap_png = item.explain && options.return_heatmap_png();
   item.return_overlay_png = item.explain && options.return_overlay_png();
+  item.png_compression = limits.png_compression;
 
   if (request.image().empty()) {
     return absl::InvalidArgumentError(
@@ -234,15 +235,13 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
     if (item.return_heatmap_png) {
       absl::StatusOr<cv::Mat> gray = common::HeatmapToGray8(cam);
       if (!gray.ok()) return PostprocessError("heatmap_png", gray.status());
-      absl::StatusOr<std::string> png = common::EncodePng(*gray);
+      absl::StatusOr<std::string> png = common::EncodePng(*gray, item.png_compression);
       if (!png.ok()) return PostprocessError("heatmap_png", png.status());
       out.set_heatmap_png(std::move(*png));
     }
     if (item.return_overlay_png) {
-      absl::StatusOr<cv::Mat> overlay =
-          common::OverlayHeatmap(item.image, cam, item.overlay_image_weight);
-      if (!overlay.ok()) return PostprocessError("overlay_png", overlay.status());
-      absl::StatusOr<std::string> png = common::EncodePng(*overlay);
+      absl::StatusOr<std::string> png = common::OverlayPng(
+          item.image, cam, item.overlay_image_weight, item.png_compression);
       if (!png.ok()) return PostprocessError("overlay_png", png.status());
       out.set_overlay_png(std::move(*png));
     }

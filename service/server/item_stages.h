@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/image_encode.h"
 #include "common/labelme.h"
 #include "common/preprocess.h"
 #include "explainer/v1/explainer.pb.h"
@@ -31,6 +32,9 @@ struct ItemLimits {
   int64_t max_response_bytes = 64LL * 1024 * 1024;
   // Annotation size and rasterising cost (--max_annotation_* flags).
   common::AnnotationLimits annotation;
+  // PNG compression of heatmap_png and overlay_png (--png_compression):
+  // common::kPngFast or a zlib level 0..9.
+  int png_compression = common::kPngFast;
 };
 
 // Longest ItemError.message sent; longer ones are cut (at a UTF-8 boundary).
@@ -56,6 +60,7 @@ struct PreparedItem {
   bool return_raw_heatmap = false;
   bool return_heatmap_png = false;
   bool return_overlay_png = false;
+  int png_compression = common::kPngFast;  // ItemLimits.png_compression
 
   int original_width = 0;  // decoded, EXIF-oriented size
   int original_height = 0;

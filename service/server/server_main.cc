@@ -57,6 +57,8 @@ ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: all cores");
 ABSL_FLAG(int, max_batch_size, 8, "most images per engine batch");
 ABSL_FLAG(int, batch_delay_ms, 5,
           "longest wait for a batch to fill, from its first image's arrival");
+ABSL_FLAG(int, png_compression, -1,
+          "heatmap / overlay PNG compression: -1 fast (OpenCV's speed setting), 0..9 zlib level");
 ABSL_FLAG(int, max_message_mb, 64, "largest gRPC message received or sent, in MiB");
 ABSL_FLAG(int64_t, max_image_pixels, 64LL * 1024 * 1024,
           "largest decoded image (width * height) accepted");
@@ -186,6 +188,11 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.annotation_limits.max_points = absl::GetFlag(FLAGS_max_annotation_points);
   options.annotation_limits.max_raster_work = absl::GetFlag(FLAGS_max_annotation_raster_work);
   options.stream_window = absl::GetFlag(FLAGS_stream_window);
+  options.png_compression = absl::GetFlag(FLAGS_png_compression);
+  if (options.png_compression < -1 || options.png_compression > 9) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--png_compression must be -1 (fast) or 0..9 (got ", options.png_compression, ")"));
+  }
   options.admission.max_inflight_items = absl::GetFlag(FLAGS_max_inflight_items);
   const int inflight_mb = absl::GetFlag(FLAGS_max_inflight_mb);
   options.admission.max_inflight_bytes = int64_t{inflight_mb} * 1024 * 1024;

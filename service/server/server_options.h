@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/image_encode.h"
 #include "common/labelme.h"
 #include "service/security/server_security.h"
 #include "service/server/admission.h"
@@ -30,6 +31,8 @@ struct ServerOptions {
   // Per-annotation bounds: JSON bytes, shapes, points, rasterising work.
   common::AnnotationLimits annotation_limits;
   int stream_window = 32;  // unanswered items per Explain stream (backpressure)
+  // heatmap_png / overlay_png compression: common::kPngFast or a zlib level 0..9.
+  int png_compression = common::kPngFast;
   // Prometheus metrics (metrics.h), fed by an interceptor and the batch runner;
   // not owned, must outlive the server. Null: no metrics.
   Metrics* metrics = nullptr;

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
 #include "tests/common/test_files.h"
 
 namespace explainer::common {
@@ -57,6 +58,32 @@ TEST(EncodePngTest, RejectsOtherTypes) {
   EXPECT_THAT(png.status().message(), HasSubstr("got 2x2 of type 5"));
   png = EncodePng(cv::Mat(2, 2, CV_8UC4, cv::Scalar(0)));
   EXPECT_THAT(png.status().message(), HasSubstr("non-empty CV_8UC1 or CV_8UC3 image"));
+}
+
+TEST(EncodePngTest, EveryCompressionDecodesToTheSamePixelsAndLevelsTradeSize) {
+  cv::Mat rgb(64, 80, CV_8UC3);
+  cv::RNG rng(5);
+  rng.fill(rgb, cv::RNG::UNIFORM, 0, 40);  // compressible noise
+  const cv::Mat original = rgb.clone();
+  size_t stored = 0, smallest = 0;
+  for (const int level : {kPngFast, 0, 1, 6, 9}) {
+    const absl::StatusOr<std::string> png = EncodePng(rgb, level);
+    ASSERT_TRUE(png.ok()) << level << ": " << png.status();
+    const cv::Mat back = DecodeWithOpenCv(*png, cv::IMREAD_UNCHANGED);
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    EXPECT_EQ(cv::norm(back, bgr, cv::NORM_INF), 0) << level;
+    EXPECT_EQ(cv::norm(rgb, original, cv::NORM_INF), 0) << "EncodePng changed its input";
+    if (level == 0) stored = png->size();
+    if (level == 9) smallest = png->size();
+  }
+  EXPECT_GT(stored, smallest);  // 0 stores, 9 compresses: the level reaches zlib
+  for (const int bad : {-2, 10}) {
+    const absl::StatusOr<std::string> png = EncodePng(rgb, bad);
+    EXPECT_EQ(png.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(png.status().message(),
+              "PNG compression must be -1 (fast) or a zlib level 0..9, got " + std::to_string(bad));
+  }
 }
 
 TEST(EncodeNpyTest, BytesEqualNumpySave) {
