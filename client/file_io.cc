@@ -87,6 +87,17 @@ absl::StatusOr<std::string> ReadFileBytes(const std::string& path, int64_t max_b
   return bytes;
 }
 
+absl::Status CreateOutputFolder(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--out: cannot create the folder ", dir, ": ",
+                     ec ? ec.message() : "a file of that name exists"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteFileBytes(const std::string& path, absl::string_view bytes) {
   const std::string what = absl::StrCat("cannot write ", path);
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();

@@ -22,6 +22,10 @@ absl::StatusOr<std::string> ReadFileBytes(const std::string& path, int64_t max_b
 // "a socket", "a character device", "a block device".
 std::string FileKind(mode_t mode);
 
+// Creates the output folder `dir` (--out) and its parents. FailedPrecondition
+// "--out: cannot create the folder DIR: reason" when it cannot.
+absl::Status CreateOutputFolder(const std::string& dir);
+
 // Writes `bytes` to `path`, creating missing parent folders.
 absl::Status WriteFileBytes(const std::string& path, absl::string_view bytes);
 

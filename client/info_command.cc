@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/connection.h"
+#include "client/core/session.h"
 #include "client/exit_codes.h"
 
 namespace explainer::client {
@@ -49,19 +49,12 @@ std::string FormatModelInfo(const explainer::v1::ModelInfo& info, const std::str
 }
 
 int RunInfo(const ConnectionOptions& options, std::FILE* out, std::FILE* err) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(options);
-  if (!channel.ok()) {
-    std::fprintf(err, "explainer info: %s\n", std::string(channel.status().message()).c_str());
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(options);
+  if (!session.ok()) {
+    std::fprintf(err, "explainer info: %s\n", std::string(session.status().message()).c_str());
     return kExitServer;
   }
-  std::unique_ptr<explainer::v1::Explainer::Stub> stub =
-      explainer::v1::Explainer::NewStub(*channel);
-  absl::StatusOr<explainer::v1::ModelInfo> info = FetchModelInfo(*stub, options);
-  if (!info.ok()) {
-    std::fprintf(err, "explainer info: %s\n", DescribeCallError(info.status(), options).c_str());
-    return kExitServer;
-  }
-  std::fputs(FormatModelInfo(*info, options.server).c_str(), out);
+  std::fputs(FormatModelInfo((*session)->model(), options.server).c_str(), out);
   return kExitOk;
 }
 

@@ -91,25 +91,33 @@ int UsageError(const std::string& command, const std::string& message) {
   return kExitUsage;
 }
 
-int Infer() {
-  InferFlagValues values;
-  values.connection = ConnectionFlags();
-  values.image = absl::GetFlag(FLAGS_image);
-  values.input_dir = absl::GetFlag(FLAGS_input_dir);
-  values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
-  values.out = absl::GetFlag(FLAGS_out);
+// The request settings infer and gallery share; gallery takes method, thresholds
+// and image weight only (the other flags are infer's).
+ExplainFlagValues ExplainFlags() {
+  ExplainFlagValues values;
   values.method = absl::GetFlag(FLAGS_method);
   values.aug_smooth = absl::GetFlag(FLAGS_aug_smooth);
   values.eigen_smooth = absl::GetFlag(FLAGS_eigen_smooth);
   values.faithfulness = absl::GetFlag(FLAGS_faithfulness);
   values.target_class = absl::GetFlag(FLAGS_target_class);
   values.thresholds = absl::GetFlag(FLAGS_thresholds);
+  values.image_weight = absl::GetFlag(FLAGS_image_weight);
+  return values;
+}
+
+int Infer() {
+  InferFlagValues values;
+  values.connection = ConnectionFlags();
+  values.explain = ExplainFlags();
+  values.window = absl::GetFlag(FLAGS_window);
+  values.image = absl::GetFlag(FLAGS_image);
+  values.input_dir = absl::GetFlag(FLAGS_input_dir);
+  values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
+  values.out = absl::GetFlag(FLAGS_out);
   values.heatmap = absl::GetFlag(FLAGS_heatmap);
   values.save_cam = absl::GetFlag(FLAGS_save_cam);
   values.dicom_out = absl::GetFlag(FLAGS_dicom_out);
   values.dicom_uid_root = absl::GetFlag(FLAGS_dicom_uid_root);
-  values.image_weight = absl::GetFlag(FLAGS_image_weight);
-  values.window = absl::GetFlag(FLAGS_window);
   absl::StatusOr<InferOptions> options = ParseInferOptions(values);
   if (!options.ok()) return UsageError("infer", std::string(options.status().message()));
   return RunInfer(*options, stdout, stderr);
@@ -124,18 +132,41 @@ int Info() {
 int Gallery() {
   gallery::GalleryFlagValues values;
   values.connection = ConnectionFlags();
+  const ExplainFlagValues explain = ExplainFlags();
+  values.explain.method = explain.method;
+  values.explain.thresholds = explain.thresholds;
+  values.explain.image_weight = explain.image_weight;
+  values.window = absl::GetFlag(FLAGS_window);
   values.input_dir = absl::GetFlag(FLAGS_input_dir);
   values.labels = absl::GetFlag(FLAGS_labels);
   values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
   values.out = absl::GetFlag(FLAGS_out);
   values.k = absl::GetFlag(FLAGS_k);
-  values.thresholds = absl::GetFlag(FLAGS_thresholds);
-  values.method = absl::GetFlag(FLAGS_method);
-  values.image_weight = absl::GetFlag(FLAGS_image_weight);
-  values.window = absl::GetFlag(FLAGS_window);
   absl::StatusOr<gallery::GalleryOptions> options = gallery::ParseGalleryOptions(values);
   if (!options.ok()) return UsageError("gallery", std::string(options.status().message()));
   return gallery::RunGallery(*options, stdout, stderr);
+}
+
+int Bench() {
+  bench::BenchFlagValues values;
+  values.connection = ConnectionFlags();
+  values.input_dir = absl::GetFlag(FLAGS_input_dir);
+  values.image_size = absl::GetFlag(FLAGS_image_size);
+  values.images = absl::GetFlag(FLAGS_images);
+  values.write_images = absl::GetFlag(FLAGS_write_images);
+  values.seed = absl::GetFlag(FLAGS_seed);
+  values.streams = absl::GetFlag(FLAGS_streams);
+  values.window = absl::GetFlag(FLAGS_window);
+  values.unary = absl::GetFlag(FLAGS_unary);
+  values.count = absl::GetFlag(FLAGS_count);
+  values.duration = absl::GetFlag(FLAGS_duration);
+  values.warmup = absl::GetFlag(FLAGS_warmup);
+  values.mode = absl::GetFlag(FLAGS_mode);
+  values.method = absl::GetFlag(FLAGS_method);
+  values.json = absl::GetFlag(FLAGS_json);
+  absl::StatusOr<bench::BenchOptions> options = bench::ParseBenchOptions(values);
+  if (!options.ok()) return UsageError("bench", std::string(options.status().message()));
+  return bench::RunBench(*options, stdout, stderr);
 }
 
 // The usage of `topic`; gallery's section lives with the gallery library.

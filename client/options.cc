@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 
 namespace explainer::client {
 namespace {
@@ -42,9 +43,7 @@ absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagVal
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ", values.max_message_mb));
   }
-  absl::StatusOr<ChannelSecurity> security = ParseChannelSecurity(values.security);
-  if (!security.ok()) return security.status();
-  options.security = *std::move(security);
+  ASSIGN_OR_RETURN(options.security, ParseChannelSecurity(values.security));
   options.connect_timeout = values.connect_timeout;
   options.deadline = values.deadline;
   options.max_message_bytes = values.max_message_mb * 1024 * 1024;
@@ -129,12 +128,51 @@ absl::StatusOr<int> ResolveTargetClass(absl::string_view spec,
       absl::StrCat("--target-class: the model has no class '", spec, "' (classes: ", known, ")"));
 }
 
+absl::StatusOr<int> ParseWindow(int window) {
+  if (window < 1 || window > kMaxWindow) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--window: must be in [1, ", kMaxWindow, "], got ", window));
+  }
+  return window;
+}
+
+absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& values) {
+  ExplainSettings settings;
+  ASSIGN_OR_RETURN(settings.method, ParseCamMethod(values.method));
+  settings.aug_smooth = values.aug_smooth;
+  settings.eigen_smooth = values.eigen_smooth;
+  for (absl::string_view part : absl::StrSplit(values.faithfulness, ',', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    if (part == "cam-multiply") {
+      settings.cam_multiply = true;
+    } else if (part == "road") {
+      settings.road = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--faithfulness: unknown metric '", part, "' (known: cam-multiply, road)"));
+    }
+  }
+  const absl::string_view target = absl::StripAsciiWhitespace(values.target_class);
+  if (!target.empty()) {
+    settings.target_class = std::string(target);
+    int index = 0;
+    if (absl::SimpleAtoi(target, &index) && index < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--target-class: ", index, " is negative; give a class index or name"));
+    }
+  }
+  ASSIGN_OR_RETURN(settings.thresholds, ParseThresholds(values.thresholds));
+  if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--image-weight: ", values.image_weight, " is outside [0, 1]"));
+  }
+  settings.image_weight = static_cast<float>(values.image_weight);
+  return settings;
+}
+
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   InferOptions options;
-  auto connection = ParseConnectionOptions(values.connection);
-  if (!connection.ok()) return connection.status();
-  options.connection = *std::move(connection);
-
+  ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
   if (values.image.empty() == values.input_dir.empty()) {
     return absl::InvalidArgumentError(
         values.image.empty()
@@ -150,48 +188,8 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
         "--out: missing; give the folder that receives overlays and results.jsonl");
   }
   options.out_dir = values.out;
-
-  auto method = ParseCamMethod(values.method);
-  if (!method.ok()) return method.status();
-  options.method = *method;
-  options.aug_smooth = values.aug_smooth;
-  options.eigen_smooth = values.eigen_smooth;
-  for (absl::string_view part : absl::StrSplit(values.faithfulness, ',', absl::SkipWhitespace())) {
-    part = absl::StripAsciiWhitespace(part);
-    if (part == "cam-multiply") {
-      options.cam_multiply = true;
-    } else if (part == "road") {
-      options.road = true;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--faithfulness: unknown metric '", part, "' (known: cam-multiply, road)"));
-    }
-  }
-
-  if (!absl::StripAsciiWhitespace(values.target_class).empty()) {
-    options.target_class = std::string(absl::StripAsciiWhitespace(values.target_class));
-    int index = 0;
-    if (absl::SimpleAtoi(*options.target_class, &index) && index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--target-class: ", index, " is negative; give a class index or name"));
-    }
-  }
-
-  auto thresholds = ParseThresholds(values.thresholds);
-  if (!thresholds.ok()) return thresholds.status();
-  options.thresholds = *std::move(thresholds);
-
-  if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--image-weight: ", values.image_weight, " is outside [0, 1]"));
-  }
-  options.image_weight = static_cast<float>(values.image_weight);
-
-  if (values.window < 1 || values.window > kMaxWindow) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--window: must be in [1, ", kMaxWindow, "], got ", values.window));
-  }
-  options.window = values.window;
+  ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
+  ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
   options.heatmap = values.heatmap;
   options.save_cam = values.save_cam;
   if (!values.dicom_uid_root.empty()) {

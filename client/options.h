@@ -45,45 +45,55 @@ struct ConnectionOptions {
   absl::Duration retry_backoff = absl::Milliseconds(200);
 };
 
-struct InferFlagValues {
-  ConnectionFlagValues connection;
-  std::string image;
-  std::string input_dir;
-  std::string annotations_dir;
-  std::string out;
-  std::string method;
+// What every request of a run asks the server for, shared by infer and gallery
+// (gallery fills only method, thresholds and image_weight).
+struct ExplainFlagValues {
+  std::string method = "grad-cam";
   bool aug_smooth = false;
   bool eigen_smooth = false;
   std::string faithfulness;  // "", or a list of cam-multiply, road
   std::string target_class;
-  std::string thresholds;
-  bool heatmap = false;
-  bool save_cam = false;
+  std::string thresholds = "0.3,0.5,0.7";
   double image_weight = 0.5;
-  int window = 16;
-  std::string dicom_out;
-  std::string dicom_uid_root;
 };
 
-struct InferOptions {
-  ConnectionOptions connection;
-  std::string image;  // exactly one of image / input_dir is set
-  std::string input_dir;
-  std::string annotations_dir;  // empty: no annotations
-  std::string out_dir;
+struct ExplainSettings {
   explainer::v1::CamMethod method = explainer::v1::CAM_METHOD_GRAD_CAM;
   bool aug_smooth = false;    // pytorch-grad-cam aug_smooth
   bool eigen_smooth = false;  // pytorch-grad-cam eigen_smooth
   bool cam_multiply = false;  // faithfulness: CAM-multiply confidence change
   bool road = false;          // faithfulness: ROAD (MoRF, LeRF, combined at 10..90)
   // As given (index or class name); resolved against the model's classes once
-  // the server has said which it has (ResolveTargetClass).
+  // the server has said which it has (Session::RequestOptions).
   std::optional<std::string> target_class;
-  std::vector<float> thresholds;
+  std::vector<float> thresholds = {0.3f, 0.5f, 0.7f};
+  float image_weight = 0.5f;
+};
+
+struct InferFlagValues {
+  ConnectionFlagValues connection;
+  ExplainFlagValues explain;
+  int window = 16;
+  std::string image;
+  std::string input_dir;
+  std::string annotations_dir;
+  std::string out;
   bool heatmap = false;
   bool save_cam = false;
-  float image_weight = 0.5f;
-  int window = 16;
+  std::string dicom_out;
+  std::string dicom_uid_root;
+};
+
+struct InferOptions {
+  ConnectionOptions connection;
+  ExplainSettings explain;
+  int window = 16;  // requests in flight on the stream
+  std::string image;  // exactly one of image / input_dir is set
+  std::string input_dir;
+  std::string annotations_dir;  // empty: no annotations
+  std::string out_dir;
+  bool heatmap = false;
+  bool save_cam = false;
   // --dicom-out: for DICOM inputs, a Secondary Capture overlay and an SR per image
   // (client/dicom_output.h); empty: none. UIDs under dicom_uid_root (empty: DCMTK's).
   std::string dicom_out;
@@ -93,7 +103,11 @@ struct InferOptions {
 absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values);
 
 // Every error names the flag, e.g. "--thresholds: 1.5 is outside [0, 1]".
+absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& values);
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values);
+
+// --window: requests in flight on one stream, in [1, 1024].
+absl::StatusOr<int> ParseWindow(int window);
 
 // "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}: non-empty, each in [0, 1], no repeats.
 absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text);

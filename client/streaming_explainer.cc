@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/core/grpc_status.h"
 #include "grpcpp/grpcpp.h"
 
 namespace explainer::client {
@@ -273,11 +274,6 @@ class StreamRun {
 };
 
 }  // namespace
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
 
 StreamingExplainer::StreamingExplainer(explainer::v1::Explainer::StubInterface* stub,
                                        StreamOptions options)

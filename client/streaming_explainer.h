@@ -1,5 +1,6 @@
 // Sends a list of ExplainRequests over one Explain stream with a bounded window and
-// hands back exactly one answer per item. Shared by `infer` and (later) `gallery`.
+// hands back exactly one answer per item. Every command streams through it (via
+// client/core/session.h, which also picks client/balanced_explainer.h for --lb).
 #ifndef EXPLAINER_CLIENT_STREAMING_EXPLAINER_H_
 #define EXPLAINER_CLIENT_STREAMING_EXPLAINER_H_
 
@@ -62,9 +63,6 @@ class StreamingExplainer {
   explainer::v1::Explainer::StubInterface* stub_;
   StreamOptions options_;
 };
-
-// gRPC status -> absl::Status with the same code and message.
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace explainer::client
 

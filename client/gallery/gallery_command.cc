@@ -303,9 +303,9 @@ int GalleryRun::ConnectAndLoad() {
     return kExitServer;
   }
   if (info_.methods_size() > 0 && std::find(info_.methods().begin(), info_.methods().end(),
-                                            options_.method) == info_.methods().end()) {
+                                            options_.explain.method) == info_.methods().end()) {
     PrintError(
-        absl::StrCat("--method: the server does not offer ", CamMethodName(options_.method)));
+        absl::StrCat("--method: the server does not offer ", CamMethodName(options_.explain.method)));
     return kExitUsage;
   }
   normal_class_ = FindNormalClass(class_names_);
@@ -356,7 +356,7 @@ absl::Status GalleryRun::PassOne() {
   std::vector<size_t> all(entries_.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   ExplainOptions cheap;
-  cheap.set_method(options_.method);
+  cheap.set_method(options_.explain.method);
   cheap.set_skip_explanation(true);
   const absl::Status status = RunPass(
       "1/2", "predictions (no heatmaps)", all, [&](size_t) { return cheap; },
@@ -409,8 +409,8 @@ absl::Status GalleryRun::PassTwo() {
   }
   report_.class_names = class_names_;
   report_.normal_class = normal_class_;
-  report_.thresholds = options_.thresholds;
-  report_.method = CamMethodName(options_.method);
+  report_.thresholds = options_.explain.thresholds;
+  report_.method = CamMethodName(options_.explain.method);
   std::set<size_t> tumour;  // annotated tumour images the report needs
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
@@ -435,10 +435,10 @@ absl::Status GalleryRun::PassTwo() {
       "2/2", "explanations (gallery overlays and annotation reports)", order,
       [&](size_t index) {
         ExplainOptions o;
-        o.set_method(options_.method);
-        for (float t : options_.thresholds) o.add_iou_thresholds(t);
+        o.set_method(options_.explain.method);
+        for (float t : options_.explain.thresholds) o.add_iou_thresholds(t);
         o.set_return_overlay_png(shown.count(index) > 0);
-        o.set_overlay_image_weight(options_.image_weight);
+        o.set_overlay_image_weight(options_.explain.image_weight);
         return o;
       },
       [&](size_t index, ExplainResult& result) {
@@ -469,10 +469,10 @@ absl::Status GalleryRun::PassTwo() {
         for (const auto& p : result.probabilities()) {
           if (p.index() == result.predicted_index()) image.confidence = p.probability();
         }
-        for (size_t t = 0; t < options_.thresholds.size(); ++t) {
+        for (size_t t = 0; t < options_.explain.thresholds.size(); ++t) {
           float iou = t < static_cast<size_t>(a.iou_size()) ? a.iou(t).iou() : 0.0f;
           for (const auto& at : a.iou()) {
-            if (at.threshold() == options_.thresholds[t]) iou = at.iou();
+            if (at.threshold() == options_.explain.thresholds[t]) iou = at.iou();
           }
           image.iou.push_back(iou);
         }
@@ -502,7 +502,7 @@ absl::Status GalleryRun::PassTwo() {
 }
 
 absl::Status GalleryRun::PassComparison() {
-  const size_t rank_t = RankingThresholdIndex(options_.thresholds);
+  const size_t rank_t = RankingThresholdIndex(options_.explain.thresholds);
   std::vector<size_t> needed;
   for (int c : AnnotatedClasses(report_)) {
     std::vector<size_t> entries;
@@ -532,11 +532,11 @@ absl::Status GalleryRun::PassComparison() {
       "2/2", "comparison images (heatmaps)", needed,
       [&](size_t) {
         ExplainOptions o;
-        o.set_method(options_.method);
-        for (float t : options_.thresholds) o.add_iou_thresholds(t);
+        o.set_method(options_.explain.method);
+        for (float t : options_.explain.thresholds) o.add_iou_thresholds(t);
         o.set_return_overlay_png(true);
         o.set_return_raw_heatmap(true);
-        o.set_overlay_image_weight(options_.image_weight);
+        o.set_overlay_image_weight(options_.explain.image_weight);
         return o;
       },
       [&](size_t index, ExplainResult& result) {
@@ -626,7 +626,7 @@ Json GalleryRun::GalleriesJson() const {
 
 Json GalleryRun::ComparisonJson() const {
   if (options_.annotations_dir.empty()) return nullptr;
-  const size_t rank_t = RankingThresholdIndex(options_.thresholds);
+  const size_t rank_t = RankingThresholdIndex(options_.explain.thresholds);
   Json classes = Json::array();
   for (const auto& [c, picks] : comparison_picks_) {
     int ranked = 0;
@@ -643,7 +643,7 @@ Json GalleryRun::ComparisonJson() const {
     classes.push_back({{"class", ClassName(c)}, {"images_ranked", ranked}, {"rows", rows}});
   }
   return {{"image", "annotation_comparison.png"},
-          {"ranked_by", absl::StrCat("IoU@", ThresholdKey(options_.thresholds[rank_t]))},
+          {"ranked_by", absl::StrCat("IoU@", ThresholdKey(options_.explain.thresholds[rank_t]))},
           {"classes", classes}};
 }
 
@@ -657,7 +657,7 @@ Json GalleryRun::RunJson() const {
     errors.push_back({{"file", e.file}, {"pass", e.pass}, {"message", e.message}});
   }
   Json thresholds = Json::array();
-  for (float t : options_.thresholds) thresholds.push_back(ShortestDouble(t));
+  for (float t : options_.explain.thresholds) thresholds.push_back(ShortestDouble(t));
   return {{"server", options_.connection.server},
           {"model",
            {{"name", info_.name()},
@@ -665,7 +665,7 @@ Json GalleryRun::RunJson() const {
             {"device", info_.device()},
             {"classes", class_names_},
             {"classes_text", absl::StrJoin(class_names_, ", ")}}},
-          {"method", CamMethodName(options_.method)},
+          {"method", CamMethodName(options_.explain.method)},
           {"k", options_.k},
           {"thresholds", thresholds},
           {"input_dir", options_.input_dir},
@@ -707,8 +707,8 @@ absl::Status GalleryRun::WriteOutputs() {
   }
   // Annotation comparison.
   if (!options_.annotations_dir.empty()) {
-    const size_t rank_t = RankingThresholdIndex(options_.thresholds);
-    const std::string rank_name = absl::StrCat("IoU@", ThresholdKey(options_.thresholds[rank_t]));
+    const size_t rank_t = RankingThresholdIndex(options_.explain.thresholds);
+    const std::string rank_name = absl::StrCat("IoU@", ThresholdKey(options_.explain.thresholds[rank_t]));
     std::vector<ComparisonSection> sections;
     for (const auto& [c, picks] : comparison_picks_) {
       ComparisonSection section;
@@ -834,8 +834,8 @@ std::string GalleryRun::Summary(const std::vector<std::string>& written) const {
                     report_.normal_left_out, " Normal left out, ",
                     report_.without_annotation.size(), " without annotation, ",
                     report_.failed.size(), " failed):");
-    for (size_t t = 0; t < options_.thresholds.size(); ++t) {
-      absl::StrAppend(&text, " mean IoU@", ThresholdKey(options_.thresholds[t]), " ",
+    for (size_t t = 0; t < options_.explain.thresholds.size(); ++t) {
+      absl::StrAppend(&text, " mean IoU@", ThresholdKey(options_.explain.thresholds[t]), " ",
                       OptionalFixed(all.mean_iou[t]), ";");
     }
     absl::StrAppend(&text, " pointing game ", OptionalFixed(all.pointing_game_rate),

@@ -11,8 +11,6 @@
 namespace explainer::client::gallery {
 namespace {
 
-constexpr int kMaxWindow = 1024;
-
 std::string Trim(const std::string& text) { return std::string(absl::StripAsciiWhitespace(text)); }
 
 absl::Status Missing(const char* flag, const char* what) {
@@ -38,18 +36,8 @@ absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& valu
         absl::StrCat("--k: must be in [1, ", kMaxK, "], got ", values.k));
   }
   options.k = values.k;
-  ASSIGN_OR_RETURN(options.thresholds, ParseThresholds(values.thresholds));
-  ASSIGN_OR_RETURN(options.method, ParseCamMethod(values.method));
-  if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--image-weight: must be in [0, 1], got ", values.image_weight));
-  }
-  options.image_weight = static_cast<float>(values.image_weight);
-  if (values.window < 1 || values.window > kMaxWindow) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--window: must be in [1, ", kMaxWindow, "], got ", values.window));
-  }
-  options.window = values.window;
+  ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
+  ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
   return options;
 }
 

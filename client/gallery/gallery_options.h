@@ -4,7 +4,6 @@
 #define EXPLAINER_CLIENT_GALLERY_GALLERY_OPTIONS_H_
 
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "client/options.h"
@@ -16,28 +15,24 @@ inline constexpr int kMaxK = 20;
 
 struct GalleryFlagValues {
   ConnectionFlagValues connection;
+  ExplainFlagValues explain;  // gallery sets method, thresholds and image_weight
+  int window = 16;
   std::string input_dir;
   std::string labels;
   std::string annotations_dir;
   std::string out;
   int k = 3;
-  std::string thresholds = "0.3,0.5,0.7";
-  std::string method = "grad-cam";
-  double image_weight = 0.5;
-  int window = 16;
 };
 
 struct GalleryOptions {
   ConnectionOptions connection;
+  ExplainSettings explain;
+  int window = 16;  // requests in flight on each pass's stream
   std::string input_dir;
   std::string labels;           // a CSV file or a folder per class
   std::string annotations_dir;  // empty: no annotation report
   std::string out_dir;
   int k = 3;
-  std::vector<float> thresholds;
-  explainer::v1::CamMethod method = explainer::v1::CAM_METHOD_GRAD_CAM;
-  float image_weight = 0.5f;
-  int window = 16;
 };
 
 // Every error names the flag, e.g. "--k: must be in [1, 20], got 0".

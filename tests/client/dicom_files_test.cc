@@ -181,7 +181,7 @@ TEST(DicomOutputTest, InferRecordsUidAndDicomOutputErrorPerItem) {
   options.input_dir = dir.Path("in");
   options.out_dir = dir.Path("out");
   options.dicom_out = dir.Path("dcm");
-  options.thresholds = {0.5f};
+  options.explain.thresholds = {0.5f};
   std::FILE* out = std::fopen(dir.Path("stdout.txt").c_str(), "w");
   std::FILE* err = std::fopen(dir.Path("stderr.txt").c_str(), "w");
   const int code = RunInfer(options, out, err);

@@ -55,7 +55,7 @@ InferOptions Options(const std::string& server, const TempDir& dir) {
   options.connection.connect_timeout = absl::Seconds(5);
   options.input_dir = dir.Path("in");
   options.out_dir = dir.Path("out");
-  options.thresholds = {0.3f, 0.5f};
+  options.explain.thresholds = {0.3f, 0.5f};
   options.window = 2;
   return options;
 }
@@ -130,7 +130,7 @@ TEST(RunInferTest, TargetClassByNameIsSent) {
   TempDir dir;
   dir.Write("in/a.png", "xx");
   InferOptions options = Options(server.address(), dir);
-  options.target_class = "benign";
+  options.explain.target_class = "benign";
   const RunOutput run = RunCommand(options, dir);
   ASSERT_EQ(run.exit_code, kExitOk) << run.err;
   const std::vector<json> lines = ReadLines(dir.Path("out/results.jsonl"));
@@ -143,7 +143,7 @@ TEST(RunInferTest, UnknownTargetClassIsAUsageError) {
   TempDir dir;
   dir.Write("in/a.png", "xx");
   InferOptions options = Options(server.address(), dir);
-  options.target_class = "Osteosarcoma";
+  options.explain.target_class = "Osteosarcoma";
   const RunOutput run = RunCommand(options, dir);
   EXPECT_EQ(run.exit_code, kExitUsage);
   EXPECT_THAT(run.err, HasSubstr("--target-class: the model has no class 'Osteosarcoma'"));

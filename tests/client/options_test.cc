@@ -20,8 +20,8 @@ InferFlagValues GoodValues() {
   values.connection = {"127.0.0.1:50051", absl::Seconds(10), absl::Seconds(60), 64};
   values.input_dir = "/data/images";
   values.out = "/tmp/out";
-  values.method = "grad-cam";
-  values.thresholds = "0.3,0.5,0.7";
+  values.explain.method = "grad-cam";
+  values.explain.thresholds = "0.3,0.5,0.7";
   return values;
 }
 
@@ -34,21 +34,21 @@ std::string ErrorOf(const InferFlagValues& values) {
 
 TEST(ParseInferOptionsTest, AcceptsGoodValues) {
   InferFlagValues values = GoodValues();
-  values.target_class = "Malignant";
+  values.explain.target_class = "Malignant";
   values.heatmap = true;
   values.window = 4;
-  values.image_weight = 0.25;
+  values.explain.image_weight = 0.25;
   auto options = ParseInferOptions(values);
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->connection.server, "127.0.0.1:50051");
   EXPECT_EQ(options->connection.max_message_bytes, 64 * 1024 * 1024);
   EXPECT_EQ(options->input_dir, "/data/images");
-  EXPECT_EQ(options->method, explainer::v1::CAM_METHOD_GRAD_CAM);
-  EXPECT_EQ(options->target_class, "Malignant");
-  EXPECT_THAT(options->thresholds, ElementsAre(FloatEq(0.3f), FloatEq(0.5f), FloatEq(0.7f)));
+  EXPECT_EQ(options->explain.method, explainer::v1::CAM_METHOD_GRAD_CAM);
+  EXPECT_EQ(options->explain.target_class, "Malignant");
+  EXPECT_THAT(options->explain.thresholds, ElementsAre(FloatEq(0.3f), FloatEq(0.5f), FloatEq(0.7f)));
   EXPECT_TRUE(options->heatmap);
   EXPECT_FALSE(options->save_cam);
-  EXPECT_FLOAT_EQ(options->image_weight, 0.25f);
+  EXPECT_FLOAT_EQ(options->explain.image_weight, 0.25f);
   EXPECT_EQ(options->window, 4);
 }
 
@@ -71,30 +71,30 @@ TEST(ParseInferOptionsTest, NamesEachBadFlag) {
   EXPECT_THAT(ErrorOf(v), HasSubstr("--server: missing"));
 
   v = GoodValues();
-  v.method = "lime";
+  v.explain.method = "lime";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--method: unknown CAM method 'lime' (known: grad-cam, "
                                     "hires-cam, grad-cam++, xgrad-cam, layer-cam, eigen-cam, "
                                     "eigen-grad-cam, grad-cam-elementwise, score-cam, "
                                     "ablation-cam)"));
 
   v = GoodValues();
-  v.thresholds = "0.3,abc";
+  v.explain.thresholds = "0.3,abc";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--thresholds: 'abc' is not a number"));
 
   v = GoodValues();
-  v.thresholds = "0.5,1.5";
+  v.explain.thresholds = "0.5,1.5";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--thresholds: 1.5 is outside [0, 1]"));
 
   v = GoodValues();
-  v.thresholds = "";
+  v.explain.thresholds = "";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--thresholds: '' is not a number"));
 
   v = GoodValues();
-  v.thresholds = "0.5,0.5";
+  v.explain.thresholds = "0.5,0.5";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--thresholds: 0.5 is given twice"));
 
   v = GoodValues();
-  v.image_weight = 1.5;
+  v.explain.image_weight = 1.5;
   EXPECT_THAT(ErrorOf(v), HasSubstr("--image-weight: 1.5 is outside [0, 1]"));
 
   v = GoodValues();
@@ -102,7 +102,7 @@ TEST(ParseInferOptionsTest, NamesEachBadFlag) {
   EXPECT_THAT(ErrorOf(v), HasSubstr("--window: must be in [1, 1024], got 0"));
 
   v = GoodValues();
-  v.target_class = "-1";
+  v.explain.target_class = "-1";
   EXPECT_THAT(ErrorOf(v), HasSubstr("--target-class: -1 is negative"));
 
   v = GoodValues();

@@ -153,7 +153,7 @@ class GalleryCommandTest : public ::testing::Test {
     options.annotations_dir = dir_.Path("in/Annotations");
     options.out_dir = dir_.Path("out");
     options.k = 2;
-    options.thresholds = {0.3f, 0.5f, 0.7f};
+    options.explain.thresholds = {0.3f, 0.5f, 0.7f};
     return options;
   }
 

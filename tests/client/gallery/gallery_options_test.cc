@@ -32,8 +32,8 @@ TEST(GalleryOptionsTest, Defaults) {
   absl::StatusOr<GalleryOptions> options = ParseGalleryOptions(Good());
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->k, 3);
-  EXPECT_THAT(options->thresholds, ElementsAre(0.3f, 0.5f, 0.7f));
-  EXPECT_EQ(options->method, explainer::v1::CAM_METHOD_GRAD_CAM);
+  EXPECT_THAT(options->explain.thresholds, ElementsAre(0.3f, 0.5f, 0.7f));
+  EXPECT_EQ(options->explain.method, explainer::v1::CAM_METHOD_GRAD_CAM);
   EXPECT_EQ(options->annotations_dir, "");
   EXPECT_EQ(options->window, 16);
 }
@@ -54,14 +54,14 @@ TEST(GalleryOptionsTest, BadValuesNameTheFlag) {
   v.k = 21;
   EXPECT_EQ(Error(v), "--k: must be in [1, 20], got 21");
   v = Good();
-  v.thresholds = "0.5,1.5";
+  v.explain.thresholds = "0.5,1.5";
   EXPECT_EQ(Error(v), "--thresholds: 1.5 is outside [0, 1]");
   v = Good();
-  v.method = "lime";
+  v.explain.method = "lime";
   EXPECT_THAT(Error(v), HasSubstr("lime"));
   v = Good();
-  v.image_weight = 2;
-  EXPECT_EQ(Error(v), "--image-weight: must be in [0, 1], got 2");
+  v.explain.image_weight = 2;
+  EXPECT_EQ(Error(v), "--image-weight: 2 is outside [0, 1]");
   v = Good();
   v.window = 0;
   EXPECT_EQ(Error(v), "--window: must be in [1, 1024], got 0");
