@@ -54,18 +54,6 @@ absl::StatusOr<std::string> NewUid(const std::string& root) {
   return std::string(uid);
 }
 
-absl::Status CheckRoot(const std::string& root) {
-  if (root.empty()) return absl::OkStatus();  // DCMTK's own root
-  bool ok = root.size() <= 32 && root.front() != '.' && root.back() != '.';
-  for (const char c : root) ok = ok && ((c >= '0' && c <= '9') || c == '.');
-  if (!ok) {
-    return absl::InvalidArgumentError(
-        "DICOM UID root must be digits and dots, 1 to 32 characters, e.g. "
-        "1.2.826.0.1.3680043.10.1188");
-  }
-  return absl::OkStatus();
-}
-
 // Part 10 bytes of `file` in explicit VR little endian.
 absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
   RETURN_IF_ERROR(Check(file.validateMetaInfo(EXS_LittleEndianExplicit), "meta header"));
@@ -102,6 +90,18 @@ void CopyStudy(const DicomSource& from, DcmItem& to) {
 std::string Percent(float p) { return absl::StrFormat("%.4f", p); }
 
 }  // namespace
+
+absl::Status CheckDicomUidRoot(const std::string& root) {
+  if (root.empty()) return absl::OkStatus();  // DCMTK's own root
+  bool ok = root.size() <= 32 && root.front() != '.' && root.back() != '.';
+  for (const char c : root) ok = ok && ((c >= '0' && c <= '9') || c == '.');
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "DICOM UID root must be digits and dots, 1 to 32 characters, e.g. "
+        "1.2.826.0.1.3680043.10.1188");
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes) {
   // ReadDicomHeader checks the declared lengths before DCMTK reads anything.
@@ -144,7 +144,7 @@ absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes) {
 }
 
 absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input) {
-  RETURN_IF_ERROR(CheckRoot(input.uid_root));
+  RETURN_IF_ERROR(CheckDicomUidRoot(input.uid_root));
   if (input.overlay_rgb.type() != CV_8UC3 || input.overlay_rgb.empty() ||
       input.overlay_rgb.rows > 65535 || input.overlay_rgb.cols > 65535) {
     return absl::InvalidArgumentError("DICOM output: the overlay must be a CV_8UC3 image");

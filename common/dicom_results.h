@@ -67,6 +67,10 @@ struct DicomResultObjects {
 // probabilities do not match the classes, or the UID root is invalid.
 absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input);
 
+// OK for "" (DCMTK's root) or digits and dots, 1 to 32 characters, not starting or
+// ending with a dot; else InvalidArgument with an example.
+absl::Status CheckDicomUidRoot(const std::string& root);
+
 // The Explainer version written as the algorithm's software version.
 inline constexpr absl::string_view kExplainerVersion = "0.1.0";
 

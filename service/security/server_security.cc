@@ -1,11 +1,8 @@
 // The server's security parts wired together; see server_security.h.
 #include "service/security/server_security.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <deque>
-#include <fstream>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,22 +28,6 @@ std::string Authorization(const grpc::ServerContextBase& context) {
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return "";
   return std::string(it->second.data(), it->second.size());
-}
-
-absl::StatusOr<std::string> FileSha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  Digest digest;
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest.data(), &size);
-  return HexDigest(digest);
 }
 
 std::string RpcName(absl::string_view method) {
@@ -288,10 +269,6 @@ absl::StatusOr<std::unique_ptr<ServerSecurity>> ServerSecurity::Create(
     absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(options.audit_log);
     if (!audit.ok()) return audit.status();
     security->audit_ = *std::move(audit);
-    if (!options.bundle_path.empty()) {
-      absl::StatusOr<std::string> hash = FileSha256(options.bundle_path);
-      if (hash.ok()) security->bundle_sha256_ = *hash;
-    }
   }
   security->reflection_ =
       options.reflection.value_or(!options.tls.enabled() && options.auth_tokens_file.empty());
@@ -330,7 +307,7 @@ ServerSecurity::InterceptorFactories(const v1::ModelInfo& model) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   if (audit_ != nullptr) {
     factories.push_back(std::make_unique<AuditInterceptorFactory>(AuditContext{
-        audit_.get(), tokens_.get(), model.name(), model.version(), bundle_sha256_}));
+        audit_.get(), tokens_.get(), model.name(), model.version(), model.bundle_sha256()}));
   }
   return factories;
 }

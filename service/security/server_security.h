@@ -35,8 +35,6 @@ struct SecurityOptions {
   std::string audit_log;  // --audit_log: a path, "-" for stderr; empty: none
   // --reflection; unset: on unless TLS or tokens are on.
   std::optional<bool> reflection;
-  // The model bundle, hashed once for the audit lines (empty: no hash).
-  std::string bundle_path;
 };
 
 // "mtls:<subject>" and/or "token:<name>" (space-separated) for a call; "" when
@@ -85,7 +83,6 @@ class ServerSecurity {
 
   TokenAuth* tokens() { return tokens_.get(); }
   AuditLog* audit_log() { return audit_.get(); }
-  const std::string& bundle_sha256() const { return bundle_sha256_; }
 
  private:
   class Guarded;
@@ -96,7 +93,6 @@ class ServerSecurity {
   std::unique_ptr<TokenAuth> tokens_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Guarded> guarded_;
-  std::string bundle_sha256_;
   bool reflection_ = true;
 };
 

@@ -24,6 +24,9 @@ using Digest = std::array<unsigned char, 32>;
 
 Digest Sha256(absl::string_view bytes);
 std::string HexDigest(const Digest& digest);
+// Hex SHA-256 of a file's bytes, as sha256sum prints it (read in 1 MiB pieces).
+// NotFound naming the path when it cannot be read.
+absl::StatusOr<std::string> FileSha256(const std::string& path);
 
 struct TokenEntry {
   std::string name;

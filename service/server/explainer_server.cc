@@ -22,6 +22,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "service/security/server_security.h"
+#include "service/security/token_auth.h"
 #include "service/server/metrics.h"
 
 namespace explainer::server {
@@ -135,9 +136,11 @@ ExplainerServer::~ExplainerServer() {
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   RETURN_IF_ERROR(CheckAddress(options_.address));
   model_info_ = MakeModelInfo(spec, device_, options_);
-  security::SecurityOptions security_options = options_.security;
-  if (security_options.bundle_path.empty()) security_options.bundle_path = options_.model_path;
-  ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(security_options));
+  // Hashed once at load (not by the engine): ModelInfo, audit lines and DICOM SRs name it.
+  if (absl::StatusOr<std::string> hash = security::FileSha256(options_.model_path); hash.ok()) {
+    model_info_.set_bundle_sha256(*hash);
+  }
+  ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(options_.security));
   admission_ = std::make_unique<Admission>(options_.admission);
   pool_ = std::make_unique<WorkerPool>(options_.workers);
   BatcherOptions batcher_options;
@@ -150,6 +153,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   limits.max_response_bytes = options_.max_message_bytes;
   limits.annotation = options_.annotation_limits;
   limits.png_compression = options_.png_compression;
+  limits.bundle_sha256 = model_info_.bundle_sha256();
   processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
                                                batcher_.get());
   service_ = std::make_unique<ExplainerService>(processor_.get(), admission_.get(),

@@ -147,6 +147,8 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   absl::Time start = absl::Now();
   common::DecodeOptions decode_options;
   decode_options.max_pixels = limits.max_image_pixels;
+  ASSIGN_OR_RETURN(decode_options.dicom_voi, DicomVoiFromProto(options));
+  ASSIGN_OR_RETURN(item.dicom_output, PlanDicomOutput(request, limits.bundle_sha256));
   absl::StatusOr<cv::Mat> rgb = common::DecodeImage(request.image(), decode_options);
   if (!rgb.ok()) return WithPrefix("image: ", rgb.status());
   item.original_width = rgb->cols;
@@ -182,7 +184,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   }
   item.preprocess_time = absl::Now() - start;
 
-  if (item.return_overlay_png) item.image = std::move(*rgb);
+  if (item.return_overlay_png || item.dicom_output) item.image = std::move(*rgb);
   return item;
 }
 
@@ -273,6 +275,14 @@ absl::StatusOr<v1::ExplainResult> FinishItem(const PreparedItem& item,
         faithfulness->mutable_road_percentiles()->Add(f.road_percentiles.begin(),
                                                       f.road_percentiles.end());
       }
+    }
+    if (item.dicom_output.has_value()) {  // last: the SR reports what `out` holds
+      absl::StatusOr<cv::Mat> overlay =
+          common::OverlayHeatmap(item.image, cam, item.overlay_image_weight);
+      if (!overlay.ok()) return PostprocessError("dicom", overlay.status());
+      const absl::Status made =
+          AddDicomObjects(*item.dicom_output, *overlay, spec.name, spec.version, &out);
+      if (!made.ok()) return PostprocessError("dicom", made);
     }
   }
 

@@ -21,6 +21,7 @@
 #include "service/engine/engine.h"
 #include "service/engine/model_spec.h"
 #include "service/server/batcher.h"
+#include "service/server/dicom_stage.h"
 
 namespace explainer::server {
 
@@ -32,6 +33,8 @@ struct ItemLimits {
   int64_t max_response_bytes = 64LL * 1024 * 1024;
   // Annotation size and rasterising cost (--max_annotation_* flags).
   common::AnnotationLimits annotation;
+  // ModelInfo.bundle_sha256: the algorithm's identity in server-made DICOM SRs.
+  std::string bundle_sha256;
   // PNG compression of heatmap_png and overlay_png (--png_compression):
   // common::kPngFast or a zlib level 0..9.
   int png_compression = common::kPngFast;
@@ -72,6 +75,9 @@ struct PreparedItem {
   // so a queued item holds a few KB instead of a full-size mask.
   std::optional<cv::Mat> mask;
   int shape_count = 0;
+
+  // options.dicom_output: the objects FinishItem makes (the image is kept for them).
+  std::optional<DicomOutputPlan> dicom_output;
 
   absl::Duration decode_time;
   absl::Duration preprocess_time;  // resize + normalise + annotation rasterising
