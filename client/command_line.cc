@@ -22,6 +22,7 @@ constexpr absl::string_view kHeader =
     "  explainer infer --server ADDR (--image FILE | --input-dir DIR) --out DIR [flags]\n"
     "  explainer info  --server ADDR [flags]\n"
     "  explainer gallery --server ADDR --input-dir DIR --labels FILE_OR_DIR --out DIR [flags]\n"
+    "  explainer bench --server ADDR [--input-dir DIR | --image-size WxH] [flags]\n"
     "  explainer help  [COMMAND]\n"
     "Flags are written --name=value or --name value; --input-dir and --input_dir are\n"
     "the same flag.\n";
@@ -183,7 +184,7 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
 }
 
 const std::vector<std::string>& CommandNames() {
-  static const auto* names = new std::vector<std::string>{"infer", "info", "gallery", "help"};
+  static const auto* names = new std::vector<std::string>{"infer", "info", "gallery", "bench", "help"};
   return *names;
 }
 

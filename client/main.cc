@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "grpc/support/log.h"
+#include "client/bench/bench_command.h"
+#include "client/bench/bench_options.h"
 #include "client/command_line.h"
 #include "client/exit_codes.h"
 #include "client/gallery/gallery_command.h"
@@ -66,6 +68,18 @@ ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 ABSL_FLAG(std::string, labels, "",
           "gallery: BTXRD dataset.csv, an image,label CSV or a folder per class.");
 ABSL_FLAG(int, k, 3, "gallery: images per TP / FP / FN row.");
+// bench (also uses input_dir, method, window)
+ABSL_FLAG(std::string, image_size, "", "bench: generated images WIDTHxHEIGHT (default 1000x1000).");
+ABSL_FLAG(int, images, 8, "bench: distinct generated images.");
+ABSL_FLAG(std::string, write_images, "", "bench: write the generated images here and exit.");
+ABSL_FLAG(uint64_t, seed, 1, "bench: seed of the generated images.");
+ABSL_FLAG(int, streams, 1, "bench: Explain streams in parallel.");
+ABSL_FLAG(bool, unary, false, "bench: ExplainImage calls instead of streams.");
+ABSL_FLAG(int, count, 0, "bench: measured images (0: --duration).");
+ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(), "bench: measuring time (default 10s).");
+ABSL_FLAG(int, warmup, -1, "bench: warm-up images (default 2 x streams x window).");
+ABSL_FLAG(std::string, mode, "overlay", "bench: predict, heatmap, overlay or all.");
+ABSL_FLAG(std::string, json, "", "bench: also write the figures to this JSON file.");
 
 namespace explainer::client {
 namespace {
@@ -169,11 +183,12 @@ int Bench() {
   return bench::RunBench(*options, stdout, stderr);
 }
 
-// The usage of `topic`; gallery's section lives with the gallery library.
+// The usage of `topic`; gallery's and bench's sections live with their libraries.
 std::string Usage(const std::string& topic) {
   if (topic == "gallery") return gallery::GalleryUsageText();
+  if (topic == "bench") return bench::BenchUsageText();
   if (topic == "infer" || topic == "info") return UsageText(topic);
-  return UsageText("") + gallery::GalleryUsageText();
+  return UsageText("") + gallery::GalleryUsageText() + bench::BenchUsageText();
 }
 
 int Main(int argc, char** argv) {
@@ -213,6 +228,7 @@ int Main(int argc, char** argv) {
   if (command == "infer") return Infer();
   if (command == "info") return Info();
   if (command == "gallery") return Gallery();
+  if (command == "bench") return Bench();
   return UsageError("", "unknown subcommand '" + command +
                             "' (one of: " + absl::StrJoin(CommandNames(), ", ") + ")");
 }

@@ -76,7 +76,7 @@ TEST(UsageTextTest, ListsEveryCommandAndFlag) {
     EXPECT_THAT(all, HasSubstr(text));
   }
   EXPECT_THAT(UsageText("info"), ::testing::Not(HasSubstr("--save-cam")));
-  EXPECT_THAT(CommandNames(), ElementsAre("infer", "info", "gallery", "help"));
+  EXPECT_THAT(CommandNames(), ElementsAre("infer", "info", "gallery", "bench", "help"));
 }
 
 }  // namespace
