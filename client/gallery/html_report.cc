@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/gallery/method_comparison_html.h"
 #include "client/results_writer.h"
 
 namespace explainer::client::gallery {
@@ -340,6 +341,13 @@ std::string RenderIndexHtml(const HtmlReportInput& input) {
                   GalleriesSection(input.gallery),
                   ComparisonSection(input.gallery.value("comparison", Json())),
                   ReportSection(input.annotation_report));
+  const Json& report = input.annotation_report;
+  absl::StrAppend(&html, MethodComparisonHtml(report.is_object()
+                                                  ? report.value("method_comparison", Json())
+                                                  : Json(),
+                                              report.is_object()
+                                                  ? report.value("thresholds", Json::array())
+                                                  : Json::array()));
   absl::StrAppend(&html, "</main>\n</body>\n</html>\n");
   return html;
 }

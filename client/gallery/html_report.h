@@ -1,6 +1,6 @@
 // index.html: one self-contained page (inline CSS, relative image links, no
 // external assets) with the run, the metrics, the galleries, the annotation
-// comparison and the IoU report.
+// comparison, the IoU report and the method comparison (method_comparison_html.h).
 #ifndef EXPLAINER_CLIENT_GALLERY_HTML_REPORT_H_
 #define EXPLAINER_CLIENT_GALLERY_HTML_REPORT_H_
 

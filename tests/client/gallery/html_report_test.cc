@@ -98,7 +98,22 @@ TEST(HtmlReportTest, WithoutAnnotationsSaysHowToGetThem) {
   input.annotation_report = nullptr;
   const std::string html = RenderIndexHtml(input);
   EXPECT_EQ(Count(html, "<img "), 2u);
-  EXPECT_EQ(Count(html, "run with --annotations-dir"), 2u);
+  // The annotation comparison, the report and the method comparison.
+  EXPECT_EQ(Count(html, "run with --annotations-dir"), 3u);
+}
+
+TEST(HtmlReportTest, MethodComparisonFromTheReport) {
+  HtmlReportInput input = Input();
+  EXPECT_THAT(RenderIndexHtml(input), HasSubstr("No method comparison: run with"));
+  input.annotation_report["method_comparison"] = Json::parse(R"({
+    "methods": ["grad-cam", "hires-cam"], "image": "method_comparison.png",
+    "per_method": {"grad-cam": {"overall": {"count": 2, "mean_iou": {"0.5": 0.25}}},
+                   "hires-cam": {"overall": {"count": 2, "mean_iou": {"0.5": 0.5}}}},
+    "leaders": {"mean_iou": {"0.5": ["hires-cam"]}}})");
+  const std::string html = RenderIndexHtml(input);
+  EXPECT_EQ(Count(html, "<img "), 4u);  // two galleries + both comparisons
+  EXPECT_THAT(html, HasSubstr("<h2>Method comparison</h2>"));
+  EXPECT_THAT(html, HasSubstr("title=\"best of the methods\">0.500</td>"));
 }
 
 TEST(HtmlReportTest, HtmlEscape) {
