@@ -155,7 +155,7 @@ absl::Status Engine::Impl::Load() {
                                   "' (class names, input size, mean/std); re-export it with "
                                   "tools/export_model.py"));
   }
-  ASSIGN_OR_RETURN(spec, ParseBundleSpec(extra[kBundleSpecFile], path));
+  EXPLAINER_ASSIGN_OR_RETURN(spec, ParseBundleSpec(extra[kBundleSpecFile], path));
   return CheckContract();
 }
 
@@ -426,10 +426,8 @@ absl::Status Engine::Impl::ValidateBatch(absl::Span<const EngineItem> batch) con
           spec.name, "' has ", classes, " classes (0..", classes - 1, ")"));
     }
     if (item.explain) {
-      if (absl::Status status = ValidateCamOptions(item.cam, item.faithfulness, spec);
-          !status.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("batch item ", i, ": ", status.message()));
-      }
+      EXPLAINER_RETURN_IF_ERROR(ValidateCamOptions(item.cam, item.faithfulness, spec),
+                                "batch item ", i);
     }
   }
   return absl::OkStatus();
@@ -454,8 +452,8 @@ std::vector<EngineResult> Engine::Impl::RunValidated(absl::Span<const EngineItem
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->path = options.model_path;
-  ASSIGN_OR_RETURN(impl->device_choice, ParseDevice(options.device));
-  RETURN_IF_ERROR(CheckDeviceAvailable(impl->device_choice, options.device));
+  EXPLAINER_ASSIGN_OR_RETURN(impl->device_choice, ParseDevice(options.device));
+  EXPLAINER_RETURN_IF_ERROR(CheckDeviceAvailable(impl->device_choice, options.device));
   if (options.intra_op_threads < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "intra_op_threads must be >= 0 (0: all hardware threads), got ", options.intra_op_threads));
@@ -473,8 +471,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
     at::globalContext().setAllowTF32CuDNN(false);
     at::globalContext().setAllowTF32CuBLAS(false);
   }
-  RETURN_IF_ERROR(impl->Load());
+  EXPLAINER_RETURN_IF_ERROR(impl->Load());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> LoadModel(const EngineOptions& options) {
+  return Engine::Create(options);
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -484,7 +486,7 @@ const ModelSpec& Engine::spec() const { return impl_->spec; }
 
 std::string Engine::device() const { return impl_->device_choice.canonical; }
 
-std::optional<Engine::DeviceMemory> Engine::device_memory() const {
+std::optional<DeviceMemory> Engine::device_memory() const {
 #if EXPLAINER_ENGINE_CUDA
   if (!impl_->device_choice.cuda) return std::nullopt;
   try {
@@ -505,7 +507,7 @@ std::optional<Engine::DeviceMemory> Engine::device_memory() const {
 
 absl::StatusOr<std::vector<EngineResult>> Engine::Run(absl::Span<const EngineItem> batch) {
   if (batch.empty()) return std::vector<EngineResult>();
-  RETURN_IF_ERROR(impl_->ValidateBatch(batch));
+  EXPLAINER_RETURN_IF_ERROR(impl_->ValidateBatch(batch));
   try {
     return impl_->RunValidated(batch);
   } catch (const std::exception& e) {  // c10::Error, cv::Exception, JIT exceptions
@@ -522,7 +524,7 @@ absl::StatusOr<FaithfulnessScores> Engine::ScoreHeatmap(const common::ModelInput
   item.input = &input;
   item.target_class = target_class;
   item.faithfulness = options;
-  RETURN_IF_ERROR(impl_->ValidateBatch({&item, 1}));
+  EXPLAINER_RETURN_IF_ERROR(impl_->ValidateBatch({&item, 1}));
   const cv::Size size = impl_->spec.input_size;
   if (heatmap.type() != CV_32FC1 || heatmap.size() != size) {
     return absl::InvalidArgumentError(

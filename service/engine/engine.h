@@ -1,10 +1,11 @@
 // The model engine: loads a TorchScript bundle onto a device and runs batched
 // prediction + Grad-CAM. The only public face of LibTorch in the tree: no torch
-// type appears here (pimpl), so users of the engine compile without its headers.
+// type appears here (pimpl), so users of the engine compile without its headers. The
+// server library knows only ModelRunner (engine_api.h) and does not link this; the
+// server binary hands it LoadModel.
 #ifndef EXPLAINER_SERVICE_ENGINE_ENGINE_H_
 #define EXPLAINER_SERVICE_ENGINE_ENGINE_H_
 
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,34 +16,12 @@
 #include "common/preprocess.h"
 #include "opencv2/core.hpp"
 #include "service/engine/cam_method.h"
+#include "service/engine/engine_api.h"
 #include "service/engine/model_spec.h"
 
 namespace explainer::engine {
 
-struct EngineOptions {
-  std::string model_path;      // TorchScript bundle (see tools/export_model.py)
-  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  int intra_op_threads = 0;    // LibTorch intra-op threads; 0: all hardware threads
-};
-
-// One image of a batch.
-struct EngineItem {
-  const common::ModelInput* input = nullptr;  // preprocessed at spec().input_size
-  std::optional<int> target_class;            // unset: the predicted class
-  bool explain = true;                        // false: prediction only, no CAM
-  CamOptions cam;                             // method and smoothing (when explain)
-  FaithfulnessOptions faithfulness;           // metrics of the heatmap (when explain)
-};
-
-struct EngineResult {
-  std::vector<float> probabilities;  // softmax of the logits, one per class
-  int predicted_index = 0;           // argmax of the logits
-  int explained_index = -1;          // class the CAM explains; -1 without CAM
-  cv::Mat cam;  // CV_32FC1 at input size, in [0, 1]; empty without CAM
-  std::optional<FaithfulnessScores> faithfulness;  // when asked for and the CAM ran
-};
-
-class Engine {
+class Engine : public ModelRunner {
  public:
   // Loads and validates the bundle (methods, explainer.json, head(features(x)) ==
   // forward(x) on a probe input, class count) and places it on the device.
@@ -51,20 +30,17 @@ class Engine {
   // absent.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineOptions& options);
 
-  ~Engine();
+  ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  const ModelSpec& spec() const;
-  std::string device() const;  // canonical, e.g. "cpu" or "cuda:0"
+  const ModelSpec& spec() const override;
+  std::string device() const override;  // canonical, e.g. "cpu" or "cuda:0"
 
-  // The CUDA caching allocator's figures for the engine's device (for metrics);
-  // nullopt on the CPU and in builds without LibTorch CUDA. Thread-safe.
-  struct DeviceMemory {
-    int64_t allocated_bytes = 0;  // held by tensors
-    int64_t reserved_bytes = 0;   // held by the allocator (allocated + cached)
-  };
-  std::optional<DeviceMemory> device_memory() const;
+  // The CUDA caching allocator's figures for the engine's device; nullopt on the CPU
+  // and in builds without LibTorch CUDA. Thread-safe.
+  using DeviceMemory = engine::DeviceMemory;  // the old spelling, until the server moves
+  std::optional<DeviceMemory> device_memory() const override;
 
   // Runs one batch (for the items that ask for an explanation, the pytorch-grad-cam
   // 1.5.5 class of each item's method, with its smoothing and metrics). Items may mix
@@ -74,7 +50,7 @@ class Engine {
   // InvalidArgument for inputs of the wrong size, target classes out of range or
   // options ValidateCamOptions refuses; Internal for a LibTorch failure. Not
   // thread-safe: one caller at a time (the server's batcher owns the engine).
-  absl::StatusOr<std::vector<EngineResult>> Run(absl::Span<const EngineItem> batch);
+  absl::StatusOr<std::vector<EngineResult>> Run(absl::Span<const EngineItem> batch) override;
 
   // pytorch-grad-cam's faithfulness metrics of a given heatmap (CV_32FC1 at input size,
   // in [0, 1]) of `input` for `target_class`, the scores taken from forward(x) as the
@@ -90,6 +66,9 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Engine::Create as a ModelLoader (engine_api.h): what the server binary loads with.
+absl::StatusOr<std::unique_ptr<ModelRunner>> LoadModel(const EngineOptions& options);
 
 }  // namespace explainer::engine
 

@@ -16,15 +16,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 #include "service/server/call_token.h"
 
 namespace explainer::server {
 
-// Runs one batch; one result per item, in order. In the server this is
-// engine::Engine::Run; tests pass fakes, so the batcher needs no LibTorch.
-using BatchRunner = std::function<absl::StatusOr<std::vector<engine::EngineResult>>(
-    absl::Span<const engine::EngineItem>)>;
+// Runs one batch; one result per item, in order. In the server this is the loaded
+// engine::ModelRunner's Run; tests pass fakes, so the batcher needs no LibTorch.
+using BatchRunner = engine::BatchRunner;
 
 struct BatcherOptions {
   int max_batch_size = 8;

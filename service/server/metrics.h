@@ -25,7 +25,7 @@
 #include "explainer/v1/explainer.pb.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "absl/types/span.h"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 
 namespace explainer::server {
 
@@ -43,10 +43,7 @@ struct ServerState {
 };
 
 // Memory of the engine's device (CUDA caching allocator), when it can report it.
-struct DeviceMemory {
-  int64_t allocated_bytes = 0;
-  int64_t reserved_bytes = 0;
-};
+using DeviceMemory = engine::DeviceMemory;
 
 // True when this build has prometheus-cpp (CMake finds it optionally, so that a build
 // without it, e.g. on a GPU host without the package, still builds the server).
@@ -80,10 +77,8 @@ class Metrics {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
   InterceptorFactories();
 
-  // The batcher's BatchRunner (batcher.h), spelled out so that metrics need not
-  // depend on the server library.
-  using BatchRunner = std::function<absl::StatusOr<std::vector<engine::EngineResult>>(
-      absl::Span<const engine::EngineItem>)>;
+  // The batcher's BatchRunner (batcher.h).
+  using BatchRunner = engine::BatchRunner;
   // `runner` observed: batch size per call, and the batch's outcome.
   BatchRunner WrapRunner(BatchRunner runner);
 

@@ -16,7 +16,7 @@
 #include "explainer/v1/explainer.pb.h"
 #include "opencv2/core.hpp"
 #include "opencv2/core/utils/logger.hpp"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 #include "service/engine/model_spec.h"
 #include "service/server/batcher.h"
 #include "service/server/item_stages.h"

@@ -13,7 +13,7 @@
 #include "absl/types/span.h"
 #include "grpcpp/grpcpp.h"
 #include "opencv2/core.hpp"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 #include "service/engine/model_spec.h"
 
 namespace explainer::server::testing {
