@@ -57,6 +57,8 @@ constexpr absl::string_view kInferUsage =
     "                          <stem>_overlay.dcm (Secondary Capture) and <stem>_sr.dcm\n"
     "                          (Comprehensive SR) in the source's study\n"
     "  --dicom-uid-root ROOT   UID root of those objects (default: DCMTK's)\n"
+    "  --dicom-voi CHOICE      VOI of DICOM inputs: file (default), minmax, window:N,\n"
+    "                          lut:N (N from 1) or CENTER,WIDTH\n"
     "  Writes <stem>_overlay.png (original resolution) per image, results.jsonl (one\n"
     "  JSON line per image, errors included) and prints a summary. A progress bar\n"
     "  goes to stderr when it is a terminal. Not sent, reported per image: files\n"

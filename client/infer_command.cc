@@ -59,6 +59,7 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   request_options->set_return_overlay_png(true);
   request_options->set_return_heatmap_png(options.heatmap);
   request_options->set_return_raw_heatmap(options.save_cam);
+  *request_options->mutable_dicom_voi() = options.dicom_voi;
   const explainer::v1::ModelInfo& model = (*session)->model();
   const std::vector<std::string>& class_names = (*session)->class_names();
 

@@ -61,6 +61,8 @@ ABSL_FLAG(std::string, dicom_out, "",
           "infer: for DICOM inputs, write <stem>_overlay.dcm (Secondary Capture) and "
           "<stem>_sr.dcm (Comprehensive SR) here.");
 ABSL_FLAG(std::string, dicom_uid_root, "", "infer: UID root of the DICOM outputs.");
+ABSL_FLAG(std::string, dicom_voi, "",
+          "infer: VOI of DICOM inputs: file, minmax, window:N, lut:N or CENTER,WIDTH.");
 ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
 ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 // gallery (also uses input_dir, annotations_dir, out, method, thresholds,
@@ -132,6 +134,7 @@ int Infer() {
   values.save_cam = absl::GetFlag(FLAGS_save_cam);
   values.dicom_out = absl::GetFlag(FLAGS_dicom_out);
   values.dicom_uid_root = absl::GetFlag(FLAGS_dicom_uid_root);
+  values.dicom_voi = absl::GetFlag(FLAGS_dicom_voi);
   absl::StatusOr<InferOptions> options = ParseInferOptions(values);
   if (!options.ok()) return UsageError("infer", std::string(options.status().message()));
   return RunInfer(*options, stdout, stderr);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "client/dicom_voi_flag.h"
 #include "common/status_macros.h"
 
 namespace explainer::client {
@@ -204,6 +205,7 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   }
   options.dicom_out = values.dicom_out;
   options.dicom_uid_root = values.dicom_uid_root;
+  ASSIGN_OR_RETURN(options.dicom_voi, ParseDicomVoiFlag(values.dicom_voi));
   return options;
 }
 

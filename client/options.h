@@ -82,6 +82,7 @@ struct InferFlagValues {
   bool save_cam = false;
   std::string dicom_out;
   std::string dicom_uid_root;
+  std::string dicom_voi;
 };
 
 struct InferOptions {
@@ -98,6 +99,9 @@ struct InferOptions {
   // (client/dicom_output.h); empty: none. UIDs under dicom_uid_root (empty: DCMTK's).
   std::string dicom_out;
   std::string dicom_uid_root;
+  // --dicom-voi: the VOI transform of DICOM inputs (client/dicom_voi_flag.h); unset:
+  // the file's own.
+  explainer::v1::DicomVoi dicom_voi;
 };
 
 absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values);
