@@ -12,12 +12,14 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
 using ::explainer::testing::SharedDir;
 
@@ -71,20 +73,20 @@ TEST(BtxrdAnnotationsTest, EveryFileParsesAndMatchesPilAreas) {
     ASSERT_FALSE(text.empty()) << "missing " << folder + row.file
                                << " (set EXPLAINER_SHARED_DIR to the shared folder)";
     const absl::StatusOr<LabelMeAnnotation> annotation = ParseLabelMe(text);
-    ASSERT_TRUE(annotation.ok()) << annotation.status();
+    ASSERT_THAT(annotation, IsOk());
     EXPECT_EQ(annotation->image_width, row.width);
     EXPECT_EQ(annotation->image_height, row.height);
     ASSERT_EQ(static_cast<int>(annotation->shapes.size()), row.shapes);
     const cv::Size size(annotation->image_width, annotation->image_height);
     const absl::StatusOr<AnnotationMask> mask = RasterizeAnnotation(*annotation, size);
-    ASSERT_TRUE(mask.ok()) << mask.status();
+    ASSERT_THAT(mask, IsOk());
     EXPECT_EQ(mask->shape_count, row.shapes);
     const int64_t area = cv::countNonZero(mask->mask);
     EXPECT_EQ(area, row.area);
     bool exact = area == row.area;
     for (int i = 0; i < row.shapes; ++i) {
       const absl::StatusOr<cv::Mat> shape = ShapeToMask(size, annotation->shapes[i]);
-      ASSERT_TRUE(shape.ok()) << shape.status();
+      ASSERT_THAT(shape, IsOk());
       const int64_t shape_area = cv::countNonZero(*shape);
       EXPECT_EQ(shape_area, row.shape_areas[i]) << "shape " << i;
       exact = exact && shape_area == row.shape_areas[i];

@@ -13,11 +13,13 @@
 #include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::NpyToMat;
 using ::explainer::testing::ReadFileOrFail;
 using ::explainer::testing::ReadNpyFloat32;
@@ -36,7 +38,7 @@ TEST(ScoreHeatmapTest, HandComputedTwoByTwo) {
   const cv::Mat heat = Heat(2, 2, {1.0f, 0.5f, 0.2f, 0.0f});
   const cv::Mat mask = Mask(2, 2, {1, 0, 0, 0});
   const absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, mask, kDefaultIouThresholds);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   ASSERT_EQ(s->iou.size(), 3u);
   EXPECT_FLOAT_EQ(s->iou[0].threshold, 0.3f);
   EXPECT_FLOAT_EQ(s->iou[0].iou, 0.5f);  // hot {1.0, 0.5}, mask {1.0}
@@ -53,7 +55,7 @@ TEST(ScoreHeatmapTest, MaskIsResizedWithNearestNeighbour) {
   const cv::Mat heat = Heat(2, 2, {0.1f, 0.9f, 0.0f, 0.0f});
   const float t[] = {0.05f};
   const absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, mask, t);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   EXPECT_FLOAT_EQ(s->mask_area_fraction, 0.25f);
   EXPECT_FLOAT_EQ(s->iou[0].iou, 0.5f);
   EXPECT_FALSE(s->pointing_game_hit);  // maximum at top-right, outside
@@ -64,7 +66,7 @@ TEST(ScoreHeatmapTest, EmptyMaskIsDefined) {
   const cv::Mat heat = Heat(2, 2, {1.0f, 0.5f, 0.2f, 0.0f});
   const absl::StatusOr<HeatmapScores> s =
       ScoreHeatmap(heat, cv::Mat::zeros(3, 3, CV_8UC1), kDefaultIouThresholds);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   for (const ThresholdIou& t : s->iou) EXPECT_EQ(t.iou, 0.0f);
   EXPECT_FALSE(s->pointing_game_hit);
   EXPECT_EQ(s->energy_inside, 0.0f);
@@ -76,7 +78,7 @@ TEST(ScoreHeatmapTest, AllZeroHeatmapIsDefined) {
   const cv::Mat mask = Mask(2, 2, {1, 1, 0, 0});
   const float t[] = {0.3f, 0.0f};
   const absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, mask, t);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(s->iou[0].iou, 0.0f);  // nothing hot
   EXPECT_EQ(s->iou[1].iou, 0.5f);  // threshold 0: everything hot
   EXPECT_FALSE(s->pointing_game_hit);
@@ -88,7 +90,7 @@ TEST(ScoreHeatmapTest, EmptyMaskAndColdHeatmapGiveZeroNotNan) {
   const float t[] = {0.5f};
   const absl::StatusOr<HeatmapScores> s =
       ScoreHeatmap(cv::Mat::zeros(2, 2, CV_32FC1), cv::Mat::zeros(2, 2, CV_8UC1), t);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(s->iou[0].iou, 0.0f);  // empty union
   EXPECT_EQ(s->energy_inside, 0.0f);
 }
@@ -98,17 +100,17 @@ TEST(ScoreHeatmapTest, PointingGameTakesTheFirstMaximum) {
   const cv::Mat heat = Heat(1, 3, {0.5f, 0.5f, 0.5f});
   const float t[] = {0.5f};
   absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, Mask(1, 3, {0, 0, 1}), t);
-  ASSERT_TRUE(s.ok());
+  ASSERT_THAT(s, IsOk());
   EXPECT_FALSE(s->pointing_game_hit);
   s = ScoreHeatmap(heat, Mask(1, 3, {1, 0, 0}), t);
-  ASSERT_TRUE(s.ok());
+  ASSERT_THAT(s, IsOk());
   EXPECT_TRUE(s->pointing_game_hit);
 }
 
 TEST(ScoreHeatmapTest, NoThresholdsGiveNoIous) {
   const absl::StatusOr<HeatmapScores> s =
       ScoreHeatmap(Heat(1, 1, {0.5f}), Mask(1, 1, {1}), absl::Span<const float>());
-  ASSERT_TRUE(s.ok());
+  ASSERT_THAT(s, IsOk());
   EXPECT_TRUE(s->iou.empty());
   EXPECT_TRUE(s->pointing_game_hit);
 }
@@ -132,14 +134,14 @@ TEST(ScoreHeatmapTest, MatchesNumpyGolden) {
   const cv::Mat heat = NpyToMat(ReadNpyFloat32(CommonData("golden/heatmap_16x12.npy")));
   const cv::Mat mask = ReadPngGray(CommonData("golden/metrics_mask_37x29.png")) / 255;
   absl::StatusOr<HeatmapScores> s = ScoreHeatmap(heat, mask, thresholds);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   ExpectScores(*s, golden["resized_mask"], thresholds);
   EXPECT_GT(golden["resized_mask"]["iou"][0].get<double>(), 0.0);  // a non-trivial case
 
   cv::Mat same;
   cv::resize(mask, same, heat.size(), 0, 0, cv::INTER_NEAREST);
   s = ScoreHeatmap(heat, same, thresholds);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk());
   ExpectScores(*s, golden["same_size_mask"], thresholds);
 }
 

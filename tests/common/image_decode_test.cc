@@ -14,15 +14,18 @@
 #include "opencv2/imgcodecs.hpp"
 #include "tests/common/fixture_patterns.h"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::BlocksRgb;
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::OrientedByFormula;
 using ::explainer::testing::PatternRgb;
 using ::explainer::testing::ReadFileOrFail;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& name) {
@@ -78,7 +81,7 @@ class LosslessDecodeTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(LosslessDecodeTest, DecodesThePatternExactly) {
   const absl::StatusOr<cv::Mat> image = DecodeFixture(GetParam());
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_TRUE(SameImage(*image, PatternRgb()));
 }
 
@@ -89,23 +92,23 @@ INSTANTIATE_TEST_SUITE_P(Formats, LosslessDecodeTest,
 
 TEST(DecodeImageTest, GrayBecomesThreeEqualChannels) {
   const absl::StatusOr<cv::Mat> image = DecodeFixture("gray.png");
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_TRUE(SameImage(*image, testing::GrayPatternAsRgb()));
 }
 
 TEST(DecodeImageTest, SixteenBitKeepsTheHighByte) {
   const absl::StatusOr<cv::Mat> gray = DecodeFixture("gray16.png");
-  ASSERT_TRUE(gray.ok()) << gray.status();
+  ASSERT_THAT(gray, IsOk());
   EXPECT_TRUE(SameImage(*gray, testing::Gray16PatternAsRgb()));
   const absl::StatusOr<cv::Mat> rgb = DecodeFixture("rgb16.png");
-  ASSERT_TRUE(rgb.ok()) << rgb.status();
+  ASSERT_THAT(rgb, IsOk());
   EXPECT_TRUE(SameImage(*rgb, testing::Rgb16PatternAsRgb()));
 }
 
 TEST(DecodeImageTest, LossyFormatsKeepBlockColoursInRgbOrder) {
   for (const char* name : {"quad.jpg", "quad_progressive.jpg", "quad_lossy.webp"}) {
     const absl::StatusOr<cv::Mat> image = DecodeFixture(name);
-    ASSERT_TRUE(image.ok()) << name << ": " << image.status();
+    ASSERT_THAT(image, IsOk()) << name;
     EXPECT_TRUE(SameBlocks(*image, BlocksRgb(), 12)) << name;
   }
 }
@@ -115,7 +118,7 @@ TEST(DecodeImageTest, JpegExifOrientationIsApplied) {
   for (const int orientation : {6, 8}) {
     const std::string name = "quad_exif" + std::to_string(orientation) + ".jpg";
     const absl::StatusOr<cv::Mat> image = DecodeFixture(name);
-    ASSERT_TRUE(image.ok()) << name << ": " << image.status();
+    ASSERT_THAT(image, IsOk()) << name;
     EXPECT_EQ(image->cols, 32) << name;
     EXPECT_EQ(image->rows, 48) << name;
     EXPECT_TRUE(SameBlocks(*image, OrientedByFormula(BlocksRgb(), orientation), 12)) << name;
@@ -124,7 +127,7 @@ TEST(DecodeImageTest, JpegExifOrientationIsApplied) {
 
 TEST(DecodeImageTest, PngExifOrientationIsApplied) {
   const absl::StatusOr<cv::Mat> image = DecodeFixture("rgb_exif6.png");
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_TRUE(SameImage(*image, OrientedByFormula(PatternRgb(), 6)));
 }
 
@@ -136,7 +139,7 @@ TEST_P(WebpOrientationTest, MatchesPilExifTranspose) {
   const int orientation = GetParam();
   const absl::StatusOr<cv::Mat> image =
       DecodeFixture("rgb_exif" + std::to_string(orientation) + ".webp");
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_TRUE(SameImage(*image, OrientedByFormula(PatternRgb(), orientation)));
 }
 
@@ -144,19 +147,18 @@ INSTANTIATE_TEST_SUITE_P(Orientations, WebpOrientationTest, ::testing::Range(2, 
 
 TEST(DecodeImageTest, BytesAfterJpegEndAreAllowed) {
   const absl::StatusOr<cv::Mat> image = DecodeFixture("trailing_data.jpg");
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_EQ(image->size(), cv::Size(64, 48));
 }
 
 TEST(DecodeImageTest, PixelLimitIsInclusive) {
   DecodeOptions options;
   options.max_pixels = 12 * 9;
-  EXPECT_TRUE(DecodeFixture("rgb.png", options).ok());
+  EXPECT_THAT(DecodeFixture("rgb.png", options), IsOk());
   options.max_pixels = 12 * 9 - 1;
   const absl::StatusOr<cv::Mat> image = DecodeFixture("rgb.png", options);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(image.status().message(), "image is 12x9 = 108 pixels, over the limit of 107");
+  ASSERT_THAT(image, StatusIs(absl::StatusCode::kResourceExhausted,
+                              "image is 12x9 = 108 pixels, over the limit of 107"));
 }
 
 struct BadInput {
@@ -223,34 +225,30 @@ TEST(DecodeImageTest, TiffWithARepeatedSizeTagIsCorrupt) {
       {256, kLong, 20000}, {257, kLong, 20000}, {256, kShort, 10}, {257, kShort, 10}};
   twice.insert(twice.end(), common_tags.begin(), common_tags.end());
   const absl::StatusOr<cv::Mat> image = DecodeImage(TiffWithEntries(twice));
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(image.status().message()),
-            "truncated or corrupt TIFF: first IFD holds ImageWidth (tag 256) twice");
+  ASSERT_THAT(image,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "truncated or corrupt TIFF: first IFD holds ImageWidth (tag 256) twice"));
 
   // The same file with each size once decodes (so the builder above is a real TIFF).
   std::vector<std::array<uint32_t, 3>> once = {{256, kShort, 10}, {257, kShort, 10}};
   once.insert(once.end(), common_tags.begin(), common_tags.end());
   const absl::StatusOr<cv::Mat> good = DecodeImage(TiffWithEntries(once));
-  ASSERT_TRUE(good.ok()) << good.status();
+  ASSERT_THAT(good, IsOk());
   EXPECT_EQ(good->size(), cv::Size(10, 10));
 }
 
 TEST(DecodeImageTest, EmptyBytes) {
   const absl::StatusOr<cv::Mat> image = DecodeImage("");
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(image.status().message(), "image is empty (0 bytes)");
+  ASSERT_THAT(image, StatusIs(absl::StatusCode::kInvalidArgument, "image is empty (0 bytes)"));
 }
 
 TEST(DecodeImageTest, OversizedHeaderIsRejectedBeforeDecoding) {
   // The example: a 20000x20000 PNG header followed by nothing at all.
   std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x4e\x20\0\0\x4e\x20\x08\x02\0\0\0", 29);
   const absl::StatusOr<cv::Mat> image = DecodeImage(png);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(image.status().message(),
-            "image is 20000x20000 = 400000000 pixels, over the limit of 67108864");
+  ASSERT_THAT(image,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "image is 20000x20000 = 400000000 pixels, over the limit of 67108864"));
 }
 
 TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
@@ -262,10 +260,9 @@ TEST(DecodeImageTest, StructurallyCompleteButCorruptJpeg) {
   jpeg += std::string(64, '\x5A');
   jpeg += std::string("\xFF\xD9", 2);
   const absl::StatusOr<cv::Mat> image = DecodeImage(jpeg);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(image.status().message()),
-            "truncated or corrupt JPEG: Quantization table 0x00 was not defined");
+  ASSERT_THAT(image,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "truncated or corrupt JPEG: Quantization table 0x00 was not defined"));
 }
 
 // A JPEG of noise (so that its scan is long), as OpenCV encodes it.
@@ -290,16 +287,14 @@ size_t ScanDataStart(const std::string& jpeg) {
 // image with its lower half gray.
 TEST(DecodeImageTest, JpegCutInTheMiddleOfItsScanIsTruncated) {
   const std::string whole = NoiseJpeg(256, 256);
-  ASSERT_TRUE(DecodeImage(whole).ok());
+  ASSERT_THAT(DecodeImage(whole), IsOk());
   const size_t data = ScanDataStart(whole);
   std::string cut = whole.substr(0, data + (whole.size() - data) / 2);
   if (cut.back() == '\xFF') cut.pop_back();  // not half a stuffed byte
   cut += std::string("\xFF\xD9", 2);
   const absl::StatusOr<cv::Mat> image = DecodeImage(cut);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(image.status().message()),
-            "truncated or corrupt JPEG: premature end of data segment");
+  ASSERT_THAT(image, StatusIs(absl::StatusCode::kInvalidArgument,
+                              "truncated or corrupt JPEG: premature end of data segment"));
 }
 
 // The second file: a few hundred bytes whose frame header says 8192 x 8192
@@ -311,13 +306,11 @@ TEST(DecodeImageTest, JpegWhoseFrameIsFarLargerThanItsDataIsCorrupt) {
   ASSERT_NE(sof, std::string::npos);
   jpeg.replace(sof + 5, 4, std::string("\x20\x00\x20\x00", 4));  // height, width 8192
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(jpeg);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   ASSERT_EQ(header->width, 8192);
   const absl::StatusOr<cv::Mat> image = DecodeImage(jpeg);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(std::string(image.status().message()),
-            "truncated or corrupt JPEG: premature end of data segment");
+  ASSERT_THAT(image, StatusIs(absl::StatusCode::kInvalidArgument,
+                              "truncated or corrupt JPEG: premature end of data segment"));
 }
 
 TEST(DecodeImageTest, CorruptPngDataWithCompleteStructure) {
@@ -328,9 +321,8 @@ TEST(DecodeImageTest, CorruptPngDataWithCompleteStructure) {
   png[idat + 6] ^= 0x5A;
   png[idat + 7] ^= 0xA5;
   const absl::StatusOr<cv::Mat> image = DecodeImage(png);
-  ASSERT_FALSE(image.ok());
-  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(image.status().message(), HasSubstr("truncated or corrupt PNG: decoder failed"));
+  ASSERT_THAT(image, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr("truncated or corrupt PNG: decoder failed")));
 }
 
 TEST(DecodeImageTest, NonPositiveLimitIsAnError) {

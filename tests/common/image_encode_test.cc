@@ -13,11 +13,13 @@
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
 using ::testing::HasSubstr;
 
@@ -31,7 +33,7 @@ TEST(EncodePngTest, RgbInputKeepsItsColours) {
   rgb.at<cv::Vec3b>(0, 0) = cv::Vec3b(255, 0, 0);  // red
   rgb.at<cv::Vec3b>(0, 1) = cv::Vec3b(10, 20, 30);
   const absl::StatusOr<std::string> png = EncodePng(rgb);
-  ASSERT_TRUE(png.ok()) << png.status();
+  ASSERT_THAT(png, IsOk());
   EXPECT_EQ(png->substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   // OpenCV decodes to BGR: red must come back with its red in channel 2.
   const cv::Mat bgr = DecodeWithOpenCv(*png, cv::IMREAD_UNCHANGED);
@@ -43,7 +45,7 @@ TEST(EncodePngTest, RgbInputKeepsItsColours) {
 TEST(EncodePngTest, GrayStaysOneChannel) {
   const cv::Mat gray(2, 3, CV_8UC1, cv::Scalar(77));
   const absl::StatusOr<std::string> png = EncodePng(gray);
-  ASSERT_TRUE(png.ok()) << png.status();
+  ASSERT_THAT(png, IsOk());
   const cv::Mat back = DecodeWithOpenCv(*png, cv::IMREAD_UNCHANGED);
   ASSERT_EQ(back.type(), CV_8UC1);
   EXPECT_EQ(back.size(), cv::Size(3, 2));
@@ -68,7 +70,7 @@ TEST(EncodePngTest, EveryCompressionDecodesToTheSamePixelsAndLevelsTradeSize) {
   size_t stored = 0, smallest = 0;
   for (const int level : {kPngFast, 0, 1, 6, 9}) {
     const absl::StatusOr<std::string> png = EncodePng(rgb, level);
-    ASSERT_TRUE(png.ok()) << level << ": " << png.status();
+    ASSERT_THAT(png, IsOk()) << level;
     const cv::Mat back = DecodeWithOpenCv(*png, cv::IMREAD_UNCHANGED);
     cv::Mat bgr;
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
@@ -91,12 +93,12 @@ TEST(EncodeNpyTest, BytesEqualNumpySave) {
   for (int i = 0; i < 15; ++i)
     values.at<float>(i / 5, i % 5) = static_cast<float>(i) * -0.75f + 0.5f;
   const absl::StatusOr<std::string> npy = EncodeNpyFloat32(values);
-  ASSERT_TRUE(npy.ok()) << npy.status();
+  ASSERT_THAT(npy, IsOk());
   EXPECT_EQ(*npy, ReadFileOrFail(CommonData("golden/npy_3x5.npy")));
 
   const absl::StatusOr<std::string> one =
       EncodeNpyFloat32(cv::Mat(1, 1, CV_32FC1, cv::Scalar(3.25f)));
-  ASSERT_TRUE(one.ok());
+  ASSERT_THAT(one, IsOk());
   EXPECT_EQ(*one, ReadFileOrFail(CommonData("golden/npy_1x1.npy")));
 }
 
@@ -105,7 +107,7 @@ TEST(EncodeNpyTest, HeaderIsAlignedAndDataIsRowMajor) {
   cv::Mat wide(2, 4, CV_32FC1);
   for (int i = 0; i < 8; ++i) wide.at<float>(i / 4, i % 4) = static_cast<float>(i);
   const absl::StatusOr<std::string> npy = EncodeNpyFloat32(wide.colRange(1, 3));
-  ASSERT_TRUE(npy.ok()) << npy.status();
+  ASSERT_THAT(npy, IsOk());
   const size_t header =
       10 + (static_cast<uint8_t>((*npy)[8]) | (static_cast<uint8_t>((*npy)[9]) << 8));
   EXPECT_EQ(header % 64, 0u);

@@ -8,12 +8,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Le16(uint32_t v) { return {char(v & 0xFF), char((v >> 8) & 0xFF)}; }
@@ -47,7 +50,7 @@ TEST_P(FixtureHeaderTest, ReadsFormatAndSize) {
   const HeaderCase& c = GetParam();
   const absl::StatusOr<ImageHeader> header =
       ReadImageHeader(ReadFileOrFail(CommonData(std::string("images/") + c.file)));
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->format, c.format);
   EXPECT_EQ(header->width, c.width);
   EXPECT_EQ(header->height, c.height);
@@ -71,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ImageHeaderTest, BmpTopDownHeightIsPositive) {
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(BmpInfoHeader(640, -480));
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->width, 640);
   EXPECT_EQ(header->height, 480);
 }
@@ -80,7 +83,7 @@ TEST(ImageHeaderTest, BmpCoreHeader) {
   const std::string bytes =
       "BM" + Le32(0) + Le32(0) + Le32(26) + Le32(12) + Le16(300) + Le16(200) + Le16(1) + Le16(24);
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->width, 300);
   EXPECT_EQ(header->height, 200);
 }
@@ -91,7 +94,7 @@ TEST(ImageHeaderTest, LittleEndianTiffWithShortAndLongTags) {
                             Le32(1) + Le32(70000) + Le16(257) + Le16(3) + Le32(1) + Le16(3) +
                             Le16(0) + Le32(0);
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->width, 70000);
   EXPECT_EQ(header->height, 3);
 }
@@ -101,16 +104,14 @@ TEST(ImageHeaderTest, BigEndianTiffShortValueIsLeftJustified) {
                             Be32(1) + Be16(513) + Be16(0) + Be16(257) + Be16(4) + Be32(1) +
                             Be32(77) + Be32(0);
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->width, 513);
   EXPECT_EQ(header->height, 77);
 }
 
 void ExpectInvalid(const std::string& bytes, const std::string& message) {
   const absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
-  ASSERT_FALSE(header.ok());
-  EXPECT_EQ(header.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(header.status().message(), HasSubstr(message));
+  ASSERT_THAT(header, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)));
 }
 
 TEST(ImageHeaderTest, RejectsEmptyUnknownAndTruncatedHeaders) {

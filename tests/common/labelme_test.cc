@@ -11,12 +11,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -33,7 +36,7 @@ constexpr char kFile[] =
 
 TEST(ParseLabelMeTest, ReadsEveryField) {
   const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(kFile);
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   EXPECT_EQ(a->version, "5.4.1");
   EXPECT_EQ(a->image_path, "IMG1.jpeg");
   EXPECT_EQ(a->image_height, 20);
@@ -58,7 +61,7 @@ TEST(ParseLabelMeTest, MissingOrNullShapeTypeIsPolygonAndSizeIsOptional) {
       R"({"shapes": [{"label": "a", "points": [[0,0],[1,0],[0,1]]},
                      {"label": "b", "points": [[0,0],[1,0],[0,1]], "shape_type": null}],
           "imageHeight": null})");
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   EXPECT_EQ(a->shapes[0].shape_type, "polygon");
   EXPECT_EQ(a->shapes[1].shape_type, "polygon");
   EXPECT_EQ(a->image_height, 0);
@@ -76,14 +79,14 @@ TEST(ParseLabelMeTest, AcceptsEveryShapeTypeWithItsPointCount) {
       {"label": "t", "shape_type": "point", "points": [[0,0]]},
       {"label": "o", "shape_type": "oriented_rectangle", "points": [[0,0],[1,0],[1,1],[0,1]]}
     ]})");
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   EXPECT_EQ(a->shapes.size(), 7u);
 }
 
 TEST(ParseLabelMeTest, ParsesEveryCommittedCaseFile) {
   for (const char* name : {"masks/cases.json", "masks/random.json"}) {
     const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(ReadFileOrFail(CommonData(name)));
-    ASSERT_TRUE(a.ok()) << name << ": " << a.status();
+    ASSERT_THAT(a, IsOk()) << name;
     EXPECT_GT(a->shapes.size(), 30u);
   }
 }
@@ -233,10 +236,8 @@ TEST(ParseLabelMeTest, InvalidUtf8InALabelNamesTheFieldAndByte) {
   const std::string json =
       "{\"shapes\": [{\"label\": \"tum\xffor\", \"points\": [[0,0],[1,0],[0,1]]}]}";
   const absl::StatusOr<LabelMeAnnotation> a = ParseLabelMe(json);
-  ASSERT_FALSE(a.ok());
-  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(a.status().message()),
-              HasSubstr("shapes[0].label: invalid UTF-8 (byte \\xff at offset 26)"));
+  ASSERT_THAT(a, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("shapes[0].label: invalid UTF-8 (byte \\xff at offset 26)")));
   EXPECT_THAT(std::string(a.status().message()), HasSubstr("\\xff"));
   EXPECT_TRUE(IsValidUtf8(std::string(a.status().message()))) << std::string(a.status().message());
 }
@@ -260,7 +261,7 @@ TEST(ParseLabelMeTest, EveryIllFormedUtf8FormIsRefused) {
   const absl::StatusOr<LabelMeAnnotation> b = ParseLabelMe(
       "{\"shapes\": [{\"label\": \"t\xc3\xbcm\xf0\x9f\xa6\xb4\", \"points\": "
       "[[0,0],[1,0],[0,1]]}]}");
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_THAT(b, IsOk());
   EXPECT_EQ(b->shapes[0].label, "t\xc3\xbcm\xf0\x9f\xa6\xb4");
 }
 
@@ -290,29 +291,23 @@ TEST(ParseLabelMeTest, LimitsAreResourceExhaustedNamingValueLimitAndFlag) {
   limits.max_points = 1000;
   limits.max_shapes = 10;
   const absl::StatusOr<LabelMeAnnotation> points = ParseLabelMe(PolygonJson(2, 600), limits);
-  ASSERT_FALSE(points.ok());
-  EXPECT_EQ(points.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(std::string(points.status().message()),
-            "1200 points, over the limit of 1000 (--max_annotation_points)");
-  EXPECT_TRUE(ParseLabelMe(PolygonJson(2, 500), limits).ok());
+  ASSERT_THAT(points, StatusIs(absl::StatusCode::kResourceExhausted,
+                               "1200 points, over the limit of 1000 (--max_annotation_points)"));
+  EXPECT_THAT(ParseLabelMe(PolygonJson(2, 500), limits), IsOk());
 
   const absl::StatusOr<LabelMeAnnotation> shapes = ParseLabelMe(PolygonJson(12, 3), limits);
-  ASSERT_FALSE(shapes.ok());
-  EXPECT_EQ(shapes.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(std::string(shapes.status().message()),
-            "12 shapes, over the limit of 10 (--max_annotation_shapes)");
-  EXPECT_TRUE(ParseLabelMe(PolygonJson(10, 3), limits).ok());
+  ASSERT_THAT(shapes, StatusIs(absl::StatusCode::kResourceExhausted,
+                               "12 shapes, over the limit of 10 (--max_annotation_shapes)"));
+  EXPECT_THAT(ParseLabelMe(PolygonJson(10, 3), limits), IsOk());
 
   const std::string text = PolygonJson(1, 3);
   limits.max_bytes = static_cast<int64_t>(text.size()) - 1;
   const absl::StatusOr<LabelMeAnnotation> bytes = ParseLabelMe(text, limits);
-  ASSERT_FALSE(bytes.ok());
-  EXPECT_EQ(bytes.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(std::string(bytes.status().message()),
-            absl::StrCat(text.size(), " bytes, over the limit of ", text.size() - 1,
-                         " (--max_annotation_bytes)"));
+  ASSERT_THAT(bytes, StatusIs(absl::StatusCode::kResourceExhausted,
+                              absl::StrCat(text.size(), " bytes, over the limit of ",
+                                           text.size() - 1, " (--max_annotation_bytes)")));
   limits.max_bytes = static_cast<int64_t>(text.size());
-  EXPECT_TRUE(ParseLabelMe(text, limits).ok());
+  EXPECT_THAT(ParseLabelMe(text, limits), IsOk());
 }
 
 TEST(ParseLabelMeTest, DefaultLimits) {
@@ -324,14 +319,14 @@ TEST(ParseLabelMeTest, DefaultLimits) {
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(std::string(a.status().message()),
             "100001 points, over the limit of 100000 (--max_annotation_points)");
-  EXPECT_TRUE(ParseLabelMe(PolygonJson(1, 100000)).ok());
+  EXPECT_THAT(ParseLabelMe(PolygonJson(1, 100000)), IsOk());
 }
 
 TEST(ParseLabelMeTest, ImageDataIsNeverDecoded) {
   // Any imageData is ignored, even one that is not base64 at all.
   const absl::StatusOr<LabelMeAnnotation> a =
       ParseLabelMe(R"({"shapes": [], "imageData": {"not": "base64"}})");
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
 }
 
 }  // namespace

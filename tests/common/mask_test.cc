@@ -14,13 +14,16 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
 using ::explainer::testing::ReadPngGray;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 
 LabelMeShape Shape(const std::string& type, std::vector<cv::Point2d> points,
@@ -38,7 +41,7 @@ LabelMeShape Shape(const std::string& type, std::vector<cv::Point2d> points,
 void ExpectAllShapesMatchPil(const std::string& name) {
   const absl::StatusOr<LabelMeAnnotation> annotation =
       ParseLabelMe(ReadFileOrFail(CommonData("masks/" + name + ".json")));
-  ASSERT_TRUE(annotation.ok()) << annotation.status();
+  ASSERT_THAT(annotation, IsOk());
   const cv::Size size(annotation->image_width, annotation->image_height);
   const cv::Mat expected = ReadPngGray(CommonData("masks/" + name + "_expected.png"));
   ASSERT_EQ(expected.cols, size.width);
@@ -49,7 +52,7 @@ void ExpectAllShapesMatchPil(const std::string& name) {
   for (size_t i = 0; i < annotation->shapes.size(); ++i) {
     const LabelMeShape& shape = annotation->shapes[i];
     const absl::StatusOr<cv::Mat> mask = ShapeToMask(size, shape);
-    ASSERT_TRUE(mask.ok()) << shape.label << ": " << mask.status();
+    ASSERT_THAT(mask, IsOk()) << shape.label;
     const cv::Mat pil = expected.rowRange(size.height * i, size.height * (i + 1)) > 0;
     const cv::Mat ours = *mask > 0;
     const int differ = cv::countNonZero(pil != ours);
@@ -74,7 +77,7 @@ TEST(ShapeToMaskTest, RandomShapesOfEveryTypeMatchPil) { ExpectAllShapesMatchPil
 TEST(ShapeToMaskTest, HandComputedSquareIncludesItsBoundary) {
   const absl::StatusOr<cv::Mat> mask =
       ShapeToMask(cv::Size(6, 6), Shape("polygon", {{1, 1}, {4, 1}, {4, 4}, {1, 4}}));
-  ASSERT_TRUE(mask.ok()) << mask.status();
+  ASSERT_THAT(mask, IsOk());
   cv::Mat expected = cv::Mat::zeros(6, 6, CV_8UC1);
   expected(cv::Rect(1, 1, 4, 4)).setTo(1);
   EXPECT_EQ(cv::countNonZero(*mask != expected), 0) << *mask;
@@ -84,7 +87,7 @@ TEST(ShapeToMaskTest, HandComputedRectangleTruncatesAndIncludesBothEnds) {
   // x 1.9..3.7 -> 1..3, y 2.9..1.2 (reversed) -> 1..2: 3 x 2 pixels.
   const absl::StatusOr<cv::Mat> mask =
       ShapeToMask(cv::Size(6, 5), Shape("rectangle", {{3.7, 2.9}, {1.9, 1.2}}));
-  ASSERT_TRUE(mask.ok()) << mask.status();
+  ASSERT_THAT(mask, IsOk());
   cv::Mat expected = cv::Mat::zeros(5, 6, CV_8UC1);
   expected(cv::Rect(1, 1, 3, 2)).setTo(1);
   EXPECT_EQ(cv::countNonZero(*mask != expected), 0) << *mask;
@@ -92,7 +95,7 @@ TEST(ShapeToMaskTest, HandComputedRectangleTruncatesAndIncludesBothEnds) {
 
 TEST(ShapeToMaskTest, ValuesAreZeroOrOne) {
   const absl::StatusOr<cv::Mat> mask = ShapeToMask(cv::Size(20, 20), Shape("point", {{10, 10}}));
-  ASSERT_TRUE(mask.ok()) << mask.status();
+  ASSERT_THAT(mask, IsOk());
   double lo = 0, hi = 0;
   cv::minMaxLoc(*mask, &lo, &hi);
   EXPECT_EQ(lo, 0);
@@ -104,11 +107,11 @@ TEST(ShapeToMaskTest, FarAwayCoordinatesAreClampedNotOverflowed) {
   // A triangle reaching 1e12 px away still covers the canvas corner it spans.
   const absl::StatusOr<cv::Mat> mask =
       ShapeToMask(cv::Size(10, 10), Shape("polygon", {{-1e12, -1e12}, {1e12, -1e12}, {0, 1e12}}));
-  ASSERT_TRUE(mask.ok()) << mask.status();
+  ASSERT_THAT(mask, IsOk());
   EXPECT_EQ(cv::countNonZero(*mask), 100);
   const absl::StatusOr<cv::Mat> circle =
       ShapeToMask(cv::Size(10, 10), Shape("circle", {{5, 5}, {5, 1e15}}));
-  ASSERT_TRUE(circle.ok()) << circle.status();
+  ASSERT_THAT(circle, IsOk());
   EXPECT_EQ(cv::countNonZero(*circle), 100);
 }
 
@@ -145,7 +148,7 @@ LabelMeAnnotation TwoShapes() {
 
 TEST(RasterizeAnnotationTest, UnionOfShapes) {
   const absl::StatusOr<AnnotationMask> result = RasterizeAnnotation(TwoShapes(), cv::Size(20, 10));
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->shape_count, 2);
   // 5x5 + 7x3 - overlap 2x2.
   EXPECT_EQ(cv::countNonZero(result->mask), 25 + 21 - 4);
@@ -157,14 +160,14 @@ TEST(RasterizeAnnotationTest, FiltersByLabelAndType) {
   by_label.labels = {"tumor"};
   absl::StatusOr<AnnotationMask> result =
       RasterizeAnnotation(TwoShapes(), cv::Size(20, 10), by_label);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->shape_count, 1);
   EXPECT_EQ(cv::countNonZero(result->mask), 25);
 
   ShapeFilter by_type;
   by_type.shape_types = {"polygon"};
   result = RasterizeAnnotation(TwoShapes(), cv::Size(20, 10), by_type);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->shape_count, 0);
   EXPECT_EQ(cv::countNonZero(result->mask), 0);
 }
@@ -173,16 +176,16 @@ TEST(RasterizeAnnotationTest, UnstatedImageSizeIsAccepted) {
   LabelMeAnnotation annotation = TwoShapes();
   annotation.image_width = 0;
   annotation.image_height = 0;
-  EXPECT_TRUE(RasterizeAnnotation(annotation, cv::Size(7, 7)).ok());
+  EXPECT_THAT(RasterizeAnnotation(annotation, cv::Size(7, 7)), IsOk());
 }
 
 TEST(RasterizeAnnotationTest, SizeMismatchNamesBothSizes) {
   const absl::StatusOr<AnnotationMask> result = RasterizeAnnotation(TwoShapes(), cv::Size(10, 20));
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(result.status().message(),
-            "annotation is for a 20x10 image (imageWidth x imageHeight) but the image is "
-            "10x20");
+  ASSERT_THAT(
+      result,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "annotation is for a 20x10 image (imageWidth x imageHeight) but the image is "
+               "10x20"));
 }
 
 TEST(RasterizeAnnotationTest, BadShapeIsNamedByIndex) {
@@ -208,7 +211,7 @@ TEST(RasterizeAnnotationTest, ManyEdgePolygonOnATallImageIsFast) {
       RasterizeAnnotation(annotation, cv::Size(16, 500000));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_GT(cv::countNonZero(result->mask), 500000);
   EXPECT_LT(seconds, 5.0) << "rasterising took " << seconds << " s";
 }
@@ -225,8 +228,7 @@ TEST(RasterizeAnnotationTest, WorkOverTheLimitIsResourceExhausted) {
       RasterizeAnnotation(annotation, cv::Size(16, 500000));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kResourceExhausted));
   // 2000 edges x 500,000 rows x 32 units per edge-row, plus the rows' pixels.
   EXPECT_THAT(std::string(result.status().message()),
               ::testing::MatchesRegex("rasterising it at 16x500000 costs 320[0-9]{8} work "
@@ -242,7 +244,7 @@ TEST(RasterizeAnnotationTest, WorkLimitCountsEveryShapeAndIsInclusive) {
   annotation.shapes.push_back(Shape("rectangle", {{0, 0}, {9, 9}}));
   AnnotationLimits limits;
   limits.max_raster_work = 222;
-  EXPECT_TRUE(RasterizeAnnotation(annotation, cv::Size(10, 10), {}, limits).ok());
+  EXPECT_THAT(RasterizeAnnotation(annotation, cv::Size(10, 10), {}, limits), IsOk());
   limits.max_raster_work = 221;
   const absl::StatusOr<AnnotationMask> result =
       RasterizeAnnotation(annotation, cv::Size(10, 10), {}, limits);
@@ -253,7 +255,7 @@ TEST(RasterizeAnnotationTest, WorkLimitCountsEveryShapeAndIsInclusive) {
   // Shapes filtered out cost nothing.
   ShapeFilter none;
   none.labels = {"other"};
-  EXPECT_TRUE(RasterizeAnnotation(annotation, cv::Size(10, 10), none, limits).ok());
+  EXPECT_THAT(RasterizeAnnotation(annotation, cv::Size(10, 10), none, limits), IsOk());
 }
 
 TEST(RasterizeAnnotationTest, HugeCirclesCountTheirOutlineWalk) {

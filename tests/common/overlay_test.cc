@@ -8,11 +8,13 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::NpyToMat;
 using ::explainer::testing::ReadNpyFloat32;
 using ::explainer::testing::ReadPngGray;
@@ -38,7 +40,7 @@ void ExpectSameBytes(const cv::Mat& actual, const std::string& golden) {
 TEST(OverlayTest, ModelResolutionMatchesGolden) {
   const cv::Mat image = ReadPngRgb(CommonData("golden/model_input_16x12.png"));
   const absl::StatusOr<cv::Mat> overlay = OverlayHeatmap(image, Heatmap(), 0.5f);
-  ASSERT_TRUE(overlay.ok()) << overlay.status();
+  ASSERT_THAT(overlay, IsOk());
   ExpectSameBytes(*overlay, "overlay_model_w050.png");
 }
 
@@ -48,17 +50,17 @@ TEST(OverlayTest, OriginalResolutionMatchesGolden) {
        {std::pair{0.5f, "overlay_full_w050.png"}, std::pair{0.3f, "overlay_full_w030.png"},
         std::pair{0.0f, "overlay_full_w000.png"}}) {
     const absl::StatusOr<cv::Mat> overlay = OverlayHeatmap(image, Heatmap(), weight);
-    ASSERT_TRUE(overlay.ok()) << overlay.status();
+    ASSERT_THAT(overlay, IsOk());
     ExpectSameBytes(*overlay, golden);
   }
 }
 
 TEST(OverlayTest, ColorizeAndGrayMatchGolden) {
   const absl::StatusOr<cv::Mat> jet = ColorizeHeatmap(Heatmap());
-  ASSERT_TRUE(jet.ok()) << jet.status();
+  ASSERT_THAT(jet, IsOk());
   ExpectSameBytes(*jet, "jet_16x12.png");
   const absl::StatusOr<cv::Mat> gray = HeatmapToGray8(Heatmap());
-  ASSERT_TRUE(gray.ok()) << gray.status();
+  ASSERT_THAT(gray, IsOk());
   ExpectSameBytes(*gray, "gray_16x12.png");
 }
 
@@ -68,13 +70,13 @@ TEST(OverlayTest, HandComputedPixel) {
   const cv::Mat black(1, 1, CV_8UC3, cv::Scalar(0, 0, 0));
   const absl::StatusOr<cv::Mat> overlay =
       OverlayHeatmap(black, cv::Mat(1, 1, CV_32FC1, cv::Scalar(1.0f)), 0.5f);
-  ASSERT_TRUE(overlay.ok()) << overlay.status();
+  ASSERT_THAT(overlay, IsOk());
   EXPECT_EQ(overlay->at<cv::Vec3b>(0, 0), cv::Vec3b(255, 0, 0));
   const absl::StatusOr<cv::Mat> gray = HeatmapToGray8(cv::Mat(1, 1, CV_32FC1, cv::Scalar(0.5f)));
-  ASSERT_TRUE(gray.ok());
+  ASSERT_THAT(gray, IsOk());
   EXPECT_EQ(gray->at<uint8_t>(0, 0), 127);
   const absl::StatusOr<cv::Mat> jet = ColorizeHeatmap(cv::Mat(1, 1, CV_32FC1, cv::Scalar(1.0f)));
-  ASSERT_TRUE(jet.ok());
+  ASSERT_THAT(jet, IsOk());
   EXPECT_EQ(jet->at<cv::Vec3b>(0, 0), cv::Vec3b(128, 0, 0));  // RGB, not BGR
 }
 
@@ -82,12 +84,12 @@ TEST(OverlayTest, ImageWeightOneReturnsTheNormalisedImage) {
   cv::Mat image(1, 2, CV_8UC3, cv::Scalar(100, 50, 0));
   const absl::StatusOr<cv::Mat> overlay =
       OverlayHeatmap(image, cv::Mat(1, 2, CV_32FC1, cv::Scalar(0.7f)), 1.0f);
-  ASSERT_TRUE(overlay.ok()) << overlay.status();
+  ASSERT_THAT(overlay, IsOk());
   EXPECT_EQ(overlay->at<cv::Vec3b>(0, 1), cv::Vec3b(255, 127, 0));
   // An all-black image at weight 1 is 0 / 0 in NumPy; we define it as black.
   const absl::StatusOr<cv::Mat> black = OverlayHeatmap(
       cv::Mat(1, 1, CV_8UC3, cv::Scalar(0, 0, 0)), cv::Mat(1, 1, CV_32FC1, cv::Scalar(0.7f)), 1.0f);
-  ASSERT_TRUE(black.ok());
+  ASSERT_THAT(black, IsOk());
   EXPECT_EQ(black->at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
 }
 

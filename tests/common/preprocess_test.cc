@@ -9,11 +9,13 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::NpyArray;
 using ::explainer::testing::ReadNpyFloat32;
 using ::explainer::testing::ReadPngRgb;
@@ -33,7 +35,7 @@ float MaxAbsDiff(const ModelInput& input, const NpyArray& golden) {
 TEST(PreprocessTest, DownscaleMatchesGoldenWithImagenetStatistics) {
   const cv::Mat image = ReadPngRgb(CommonData("golden/input_37x29.png"));
   const absl::StatusOr<ModelInput> input = Preprocess(image, cv::Size(16, 12), Normalization{});
-  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_THAT(input, IsOk());
   EXPECT_EQ(input->width, 16);
   EXPECT_EQ(input->height, 12);
   const float diff =
@@ -48,7 +50,7 @@ TEST(PreprocessTest, UpscaleMatchesGoldenWithCustomStatistics) {
   norm.mean = {0.5f, 0.25f, 0.125f};
   norm.std = {0.5f, 0.3f, 0.7f};
   const absl::StatusOr<ModelInput> input = Preprocess(image, cv::Size(50, 40), norm);
-  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_THAT(input, IsOk());
   EXPECT_LE(MaxAbsDiff(*input, ReadNpyFloat32(CommonData("golden/preprocess_50x40_custom.npy"))),
             1e-5f);
 }
@@ -60,7 +62,7 @@ TEST(PreprocessTest, HandComputedSinglePixel) {
   norm.mean = {0.5f, 0.5f, 0.2f};
   norm.std = {0.25f, 0.5f, 0.1f};
   const absl::StatusOr<ModelInput> input = Preprocess(image, cv::Size(1, 1), norm);
-  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_THAT(input, IsOk());
   ASSERT_EQ(input->chw.size(), 3u);
   EXPECT_NEAR(input->chw[0], 2.0f, 1e-6f);
   EXPECT_NEAR(input->chw[1], -1.0f, 1e-6f);
@@ -76,7 +78,7 @@ TEST(PreprocessTest, ChannelMajorLayout) {
   identity.mean = {0, 0, 0};
   identity.std = {1, 1, 1};
   const absl::StatusOr<ModelInput> input = Preprocess(image, cv::Size(2, 1), identity);
-  ASSERT_TRUE(input.ok()) << input.status();
+  ASSERT_THAT(input, IsOk());
   EXPECT_EQ(input->chw, (std::vector<float>{0, 1, 1, 0, 0, 1}));
 }
 
