@@ -52,6 +52,9 @@ ABSL_FLAG(bool, aug_smooth, false, "infer: pytorch-grad-cam aug_smooth (6 passes
 ABSL_FLAG(bool, eigen_smooth, false, "infer: pytorch-grad-cam eigen_smooth.");
 ABSL_FLAG(std::string, faithfulness, "",
           "infer: metrics of the heatmap into results.jsonl: cam-multiply, road.");
+ABSL_FLAG(std::string, road_percentiles, "",
+          "infer: ROAD's percentiles, e.g. 20,40,60,80 (default 10,20,...,90).");
+ABSL_FLAG(int64_t, road_seed, 0, "infer: seed of ROAD's imputation noise (default 0).");
 ABSL_FLAG(std::string, target_class, "",
           "infer: class to explain (index or name); default the predicted class.");
 ABSL_FLAG(std::string, thresholds, "0.3,0.5,0.7", "infer: heatmap thresholds of the IoU.");
@@ -115,6 +118,8 @@ ExplainFlagValues ExplainFlags() {
   values.aug_smooth = absl::GetFlag(FLAGS_aug_smooth);
   values.eigen_smooth = absl::GetFlag(FLAGS_eigen_smooth);
   values.faithfulness = absl::GetFlag(FLAGS_faithfulness);
+  values.road_percentiles = absl::GetFlag(FLAGS_road_percentiles);
+  values.road_seed = absl::GetFlag(FLAGS_road_seed);
   values.target_class = absl::GetFlag(FLAGS_target_class);
   values.thresholds = absl::GetFlag(FLAGS_thresholds);
   values.image_weight = absl::GetFlag(FLAGS_image_weight);

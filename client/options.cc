@@ -137,6 +137,24 @@ absl::StatusOr<int> ParseWindow(int window) {
   return window;
 }
 
+absl::StatusOr<std::vector<float>> ParseRoadPercentiles(absl::string_view text) {
+  std::vector<float> percentiles;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    double value = 0;
+    if (!absl::SimpleAtod(part, &value) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--road-percentiles: '", part, "' is not a number (expected e.g. 20,40,60,80)"));
+    }
+    if (value <= 0.0 || value >= 100.0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--road-percentiles: ", part, " is outside (0, 100)"));
+    }
+    percentiles.push_back(static_cast<float>(value));
+  }
+  return percentiles;
+}
+
 absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& values) {
   ExplainSettings settings;
   ASSIGN_OR_RETURN(settings.method, ParseCamMethod(values.method));
@@ -152,6 +170,17 @@ absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& va
       return absl::InvalidArgumentError(absl::StrCat(
           "--faithfulness: unknown metric '", part, "' (known: cam-multiply, road)"));
     }
+  }
+  ASSIGN_OR_RETURN(settings.road_percentiles, ParseRoadPercentiles(values.road_percentiles));
+  if (values.road_seed < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--road-seed: must be 0 or more, got ", values.road_seed));
+  }
+  settings.road_seed = static_cast<uint64_t>(values.road_seed);
+  if (!settings.road && (!settings.road_percentiles.empty() || settings.road_seed != 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        settings.road_percentiles.empty() ? "--road-seed" : "--road-percentiles",
+        ": only with --faithfulness road"));
   }
   const absl::string_view target = absl::StripAsciiWhitespace(values.target_class);
   if (!target.empty()) {

@@ -6,6 +6,7 @@
 #ifndef EXPLAINER_CLIENT_OPTIONS_H_
 #define EXPLAINER_CLIENT_OPTIONS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ struct ExplainFlagValues {
   bool aug_smooth = false;
   bool eigen_smooth = false;
   std::string faithfulness;  // "", or a list of cam-multiply, road
+  std::string road_percentiles;  // "", or a list such as 20,40,60,80
+  int64_t road_seed = 0;
   std::string target_class;
   std::string thresholds = "0.3,0.5,0.7";
   double image_weight = 0.5;
@@ -62,7 +65,10 @@ struct ExplainSettings {
   bool aug_smooth = false;    // pytorch-grad-cam aug_smooth
   bool eigen_smooth = false;  // pytorch-grad-cam eigen_smooth
   bool cam_multiply = false;  // faithfulness: CAM-multiply confidence change
-  bool road = false;          // faithfulness: ROAD (MoRF, LeRF, combined at 10..90)
+  bool road = false;          // faithfulness: ROAD (MoRF, LeRF, combined)
+  // ROAD's percentiles, each in (0, 100); empty: the server's 10, 20, ..., 90.
+  std::vector<float> road_percentiles;
+  uint64_t road_seed = 0;  // the imputer's noise, as torch.manual_seed(road_seed)
   // As given (index or class name); resolved against the model's classes once
   // the server has said which it has (Session::RequestOptions).
   std::optional<std::string> target_class;
@@ -115,6 +121,9 @@ absl::StatusOr<int> ParseWindow(int window);
 
 // "0.3,0.5,0.7" -> {0.3, 0.5, 0.7}: non-empty, each in [0, 1], no repeats.
 absl::StatusOr<std::vector<float>> ParseThresholds(absl::string_view text);
+
+// --road-percentiles "20,40,60" -> {20, 40, 60}, each in (0, 100); "" -> none.
+absl::StatusOr<std::vector<float>> ParseRoadPercentiles(absl::string_view text);
 
 // "grad-cam" (also "gradcam", "grad_cam", any case) -> CAM_METHOD_GRAD_CAM.
 absl::StatusOr<explainer::v1::CamMethod> ParseCamMethod(absl::string_view text);

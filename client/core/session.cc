@@ -60,6 +60,8 @@ absl::StatusOr<explainer::v1::ExplainOptions> Session::RequestOptions(
   if (settings.cam_multiply || settings.road) {
     request.mutable_faithfulness()->set_cam_multiply(settings.cam_multiply);
     request.mutable_faithfulness()->set_road(settings.road);
+    for (float p : settings.road_percentiles) request.mutable_faithfulness()->add_road_percentiles(p);
+    request.mutable_faithfulness()->set_road_seed(settings.road_seed);
   }
   for (float t : settings.thresholds) request.add_iou_thresholds(t);
   request.set_overlay_image_weight(settings.image_weight);

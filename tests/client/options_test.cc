@@ -118,6 +118,32 @@ TEST(ParseInferOptionsTest, NamesEachBadFlag) {
   EXPECT_THAT(ErrorOf(v), HasSubstr("--max-message-mb: must be in [1, 2047], got 0"));
 }
 
+TEST(ParseInferOptionsTest, RoadPercentilesAndSeed) {
+  InferFlagValues values = GoodValues();
+  values.explain.faithfulness = "road";
+  values.explain.road_percentiles = "20, 40,60.5";
+  values.explain.road_seed = 7;
+  auto options = ParseInferOptions(values);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_THAT(options->explain.road_percentiles, ElementsAre(20.0f, 40.0f, 60.5f));
+  EXPECT_EQ(options->explain.road_seed, 7u);
+
+  values.explain.road_percentiles = "20,100";
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-percentiles: 100 is outside (0, 100)"));
+  values.explain.road_percentiles = "0";
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-percentiles: 0 is outside (0, 100)"));
+  values.explain.road_percentiles = "20,x";
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-percentiles: 'x' is not a number"));
+  values.explain.road_percentiles = "";
+  values.explain.road_seed = -1;
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-seed: must be 0 or more, got -1"));
+  values.explain.road_seed = 3;
+  values.explain.faithfulness = "cam-multiply";
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-seed: only with --faithfulness road"));
+  values.explain.road_percentiles = "50";
+  EXPECT_THAT(ErrorOf(values), HasSubstr("--road-percentiles: only with --faithfulness road"));
+}
+
 TEST(ParseCamMethodTest, AcceptsSpellings) {
   for (const char* name : {"grad-cam", "Grad-CAM", "gradcam", "grad_cam"}) {
     EXPECT_TRUE(ParseCamMethod(name).ok()) << name;

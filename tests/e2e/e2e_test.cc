@@ -466,6 +466,15 @@ TEST_F(E2eTest, CamMethodsSmoothingAndFaithfulnessOverTheWire) {
     EXPECT_NEAR(f["road"]["combined"].get<double>(),
                 (f["road"]["lerf"].get<double>() - f["road"]["morf"].get<double>()) / 2, 1e-6);
   }
+  // ROAD at chosen percentiles with a chosen seed.
+  const CommandResult road =
+      Client({"infer", "--server", server_->address(), "--image", Dir("in/a.png"), "--out",
+              Dir("out_road"), "--faithfulness", "road", "--road-percentiles", "25,75",
+              "--road-seed", "3"});
+  ASSERT_EQ(road.exit_code, 0) << road.err;
+  const json road_line = ResultsByFile(Dir("out_road/results.jsonl")).begin()->second;
+  EXPECT_EQ(road_line["faithfulness"]["road"]["percentiles"], json::array({25.0, 75.0}))
+      << road_line.dump();
   const CommandResult bad =
       Client({"infer", "--server", server_->address(), "--image", Dir("in/a.png"), "--out",
               Dir("out_bad"), "--method", "eigen-cam", "--eigen-smooth"});
