@@ -1,6 +1,7 @@
 // `explainer gallery`: predictions for every labelled image (pass 1, no heatmaps),
 // then explanations for the images the galleries show and the annotated tumour
-// images (pass 2), then the galleries, metrics, comparison, reports and page.
+// images (pass 2, whose heatmaps also draw the comparison: no image is sent a third
+// time), then the galleries, metrics, comparison, reports, results.jsonl and page.
 #ifndef EXPLAINER_CLIENT_GALLERY_GALLERY_COMMAND_H_
 #define EXPLAINER_CLIENT_GALLERY_GALLERY_COMMAND_H_
 

@@ -62,7 +62,8 @@ const char* GalleryUsageText() {
          "  Pass 1 predicts every labelled image (no heatmaps); pass 2 explains only the\n"
          "  images the galleries show and the annotated tumour images. Writes\n"
          "  gallery_<Class>.png, annotation_comparison.png, metrics.json,\n"
-         "  annotation_report.json, gallery.json and index.html; prints a summary.\n"
+         "  annotation_report.json, gallery.json, results.jsonl (one line per labelled\n"
+         "  image, as infer's) and index.html; prints a summary.\n"
          "  Images without a label and labels without an image are listed, not fatal;\n"
          "  a label the model does not know is an error (exit 2). Connection flags and\n"
          "  exit statuses as for infer (explainer help).\n";

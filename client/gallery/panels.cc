@@ -64,16 +64,16 @@ absl::StatusOr<cv::Mat> HeatmapFromResult(const explainer::v1::ExplainResult& re
   return values;
 }
 
-absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_bytes,
-                                                       absl::string_view annotation_json,
-                                                       const explainer::v1::ExplainResult& result,
-                                                       cv::Size box) {
-  ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
+namespace {
+
+// The panels from the decoded image (RGB), its annotation, the heatmap (CV_32FC1,
+// any size) and the overlay (BGR, any size).
+absl::StatusOr<ComparisonPanels> DrawPanels(const cv::Mat& rgb, absl::string_view annotation_json,
+                                            const cv::Mat& heatmap, cv::Mat overlay,
+                                            cv::Size box) {
   ASSIGN_OR_RETURN(common::LabelMeAnnotation annotation, common::ParseLabelMe(annotation_json));
   ASSIGN_OR_RETURN(common::AnnotationMask mask,
                    common::RasterizeAnnotation(annotation, rgb.size()));
-  ASSIGN_OR_RETURN(cv::Mat heatmap, HeatmapFromResult(result));
-  ASSIGN_OR_RETURN(cv::Mat overlay, OverlayPanel(result.overlay_png(), box));
   try {
     const cv::Size fitted = FitSize(rgb.size(), box);
     ComparisonPanels panels;
@@ -105,6 +105,44 @@ absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_b
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("drawing the comparison panels: ", e.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_bytes,
+                                                       absl::string_view annotation_json,
+                                                       const explainer::v1::ExplainResult& result,
+                                                       cv::Size box) {
+  ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
+  ASSIGN_OR_RETURN(cv::Mat heatmap, HeatmapFromResult(result));
+  ASSIGN_OR_RETURN(cv::Mat overlay, OverlayPanel(result.overlay_png(), box));
+  return DrawPanels(rgb, annotation_json, heatmap, overlay, box);
+}
+
+absl::StatusOr<ComparisonPanels> BuildComparisonPanelsFromHeatmapPng(
+    absl::string_view image_bytes, absl::string_view annotation_json,
+    absl::string_view heatmap_png, float image_weight, cv::Size box) {
+  ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
+  cv::Mat heatmap;
+  try {
+    const std::vector<uchar> bytes(heatmap_png.begin(), heatmap_png.end());
+    const cv::Mat gray = bytes.empty() ? cv::Mat() : cv::imdecode(bytes, cv::IMREAD_GRAYSCALE);
+    if (gray.empty()) {
+      return absl::InvalidArgumentError("the server's heatmap PNG is missing or does not decode");
+    }
+    gray.convertTo(heatmap, CV_32FC1, 1.0 / 255.0);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the server's heatmap PNG does not decode: ", e.what()));
+  }
+  ASSIGN_OR_RETURN(cv::Mat overlay_rgb, common::OverlayHeatmap(rgb, heatmap, image_weight));
+  cv::Mat overlay;
+  try {
+    cv::cvtColor(overlay_rgb, overlay, cv::COLOR_RGB2BGR);
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("drawing the overlay: ", e.what()));
+  }
+  return DrawPanels(rgb, annotation_json, heatmap, Shrink(overlay, box), box);
 }
 
 }  // namespace explainer::client::gallery

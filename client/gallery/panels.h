@@ -34,6 +34,14 @@ absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_b
                                                        const explainer::v1::ExplainResult& result,
                                                        cv::Size box);
 
+// The same panels without the server's overlay: from the 8-bit heatmap PNG the
+// server sends with return_heatmap_png (model resolution), the overlay drawn here
+// with the server's code (common::OverlayHeatmap at image_weight). Rounding the
+// heatmap to 8 bits moves some JET colours by a few levels, invisible at panel size.
+absl::StatusOr<ComparisonPanels> BuildComparisonPanelsFromHeatmapPng(
+    absl::string_view image_bytes, absl::string_view annotation_json,
+    absl::string_view heatmap_png, float image_weight, cv::Size box);
+
 }  // namespace explainer::client::gallery
 
 #endif  // EXPLAINER_CLIENT_GALLERY_PANELS_H_

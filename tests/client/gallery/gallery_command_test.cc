@@ -16,6 +16,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -211,14 +212,15 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
   ASSERT_EQ(Run(Options()), kExitOk) << out_ << err_;
 
   // Pass 1: every labelled image, predictions only. Pass 2: the gallery picks and
-  // the annotated tumour images. Then the comparison's best / median / worst.
+  // the annotated tumour images, whose heatmap PNGs also serve the comparison's
+  // best / median / worst: no image is sent a third time.
   const auto streams = server_->service().streams();
-  ASSERT_EQ(streams.size(), 3u) << err_;
+  ASSERT_EQ(streams.size(), 2u) << err_;
   EXPECT_EQ(Ids(streams[0]), Images({"n1", "n2", "n3", "n4", "n5", "b1", "b2", "b3", "b4", "b5",
                                      "b6", "m1", "m2", "bad"}));
   for (const SeenRequest& r : streams[0]) {
     EXPECT_TRUE(r.skip_explanation) << r.request_id;
-    EXPECT_FALSE(r.overlay || r.raw_heatmap || r.annotation) << r.request_id;
+    EXPECT_FALSE(r.overlay || r.raw_heatmap || r.heatmap_png || r.annotation) << r.request_id;
   }
   EXPECT_EQ(Ids(streams[1]), Images({"n1", "n3", "n5", "b1", "b2", "b3", "b4", "b6", "m1", "m2"}));
   for (const SeenRequest& r : streams[1]) {
@@ -226,10 +228,12 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
     EXPECT_FALSE(r.raw_heatmap);
     // b6 is only needed for the report: no overlay for it.
     EXPECT_EQ(r.overlay, r.request_id != "images/b6.png") << r.request_id;
+    // The annotated tumour images: report and heatmap PNG; the others neither.
+    const bool tumour = r.request_id[7] == 'b' || r.request_id[7] == 'm';
+    EXPECT_EQ(r.annotation, tumour) << r.request_id;
+    EXPECT_EQ(r.heatmap_png, tumour) << r.request_id;
     EXPECT_THAT(r.thresholds, ElementsAre(0.3f, 0.5f, 0.7f));
   }
-  EXPECT_EQ(Ids(streams[2]), Images({"b1", "b2", "b4", "m1", "m2"}));
-  for (const SeenRequest& r : streams[2]) EXPECT_TRUE(r.overlay && r.raw_heatmap && r.annotation);
 
   // The picks (hand-derived from the script, k = 2).
   const Json gallery = ReadJson("gallery.json");
@@ -257,6 +261,23 @@ TEST_F(GalleryCommandTest, TwoPassesPicksMetricsReportsAndPage) {
   EXPECT_EQ(comparison[0]["rows"][1]["file"], "images/b2.png");  // 0.2 of .6 .4 .2 .1 0
   EXPECT_EQ(comparison[0]["rows"][2]["file"], "images/b4.png");  // 0
   EXPECT_EQ(comparison[1]["rows"].size(), 2u);                   // best and worst
+  // Their panels were drawn from pass 2's heatmap PNGs.
+  for (const Json& row : comparison[0]["rows"]) EXPECT_TRUE(row["error"].is_null()) << row;
+
+  // results.jsonl: one line per labelled image, in input order, as infer writes
+  // them: the explained images with their annotation figures, the rest predicted.
+  std::vector<Json> lines;
+  std::istringstream results(ReadAll(dir_.Path("out/results.jsonl")));
+  for (std::string line; std::getline(results, line);) lines.push_back(Json::parse(line));
+  ASSERT_EQ(lines.size(), 14u);
+  std::map<std::string, Json> by_file;
+  for (const Json& line : lines) by_file[line["file"].get<std::string>()] = line;
+  EXPECT_EQ(by_file["images/n2.png"]["predicted_class"], "Normal");
+  EXPECT_TRUE(by_file["images/n2.png"]["annotation"].is_null());
+  EXPECT_EQ(by_file["images/b4.png"]["predicted_class"], "Malignant");
+  EXPECT_DOUBLE_EQ(by_file["images/b1.png"]["annotation"]["iou"]["0.5"].get<double>(), 0.6);
+  EXPECT_EQ(by_file["images/bad.png"]["error"]["source"], "server");
+  EXPECT_TRUE(by_file["images/bad.png"]["predicted_class"].is_null());
 
   // Metrics: confusion [true][predicted] from the table above.
   const Json metrics = ReadJson("metrics.json");

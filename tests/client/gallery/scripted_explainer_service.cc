@@ -68,6 +68,15 @@ ExplainResponse ScriptedExplainerService::Answer(const ExplainRequest& request) 
       for (int x = 0; x < 16; ++x) heatmap->add_values((x + y) / 30.0f);
     }
   }
+  if (options.return_heatmap_png()) {
+    cv::Mat gray(16, 16, CV_8UC1);
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x) gray.at<uchar>(y, x) = static_cast<uchar>(8 * (x + y));
+    }
+    std::vector<uchar> png;
+    cv::imencode(".png", gray, png);
+    result->set_heatmap_png(std::string(png.begin(), png.end()));
+  }
   if (!request.annotation_json().empty()) {
     auto* report = result->mutable_annotation();
     for (float t : options.iou_thresholds()) {
@@ -98,6 +107,7 @@ grpc::Status ScriptedExplainerService::Explain(
     seen.skip_explanation = request.options().skip_explanation();
     seen.overlay = request.options().return_overlay_png();
     seen.raw_heatmap = request.options().return_raw_heatmap();
+    seen.heatmap_png = request.options().return_heatmap_png();
     seen.annotation = !request.annotation_json().empty();
     seen.thresholds.assign(request.options().iou_thresholds().begin(),
                            request.options().iou_thresholds().end());

@@ -28,6 +28,7 @@ struct SeenRequest {
   bool skip_explanation = false;
   bool overlay = false;
   bool raw_heatmap = false;
+  bool heatmap_png = false;
   bool annotation = false;
   std::vector<float> thresholds;
 };
