@@ -83,7 +83,7 @@ ABSL_FLAG(bool, unary, false, "bench: ExplainImage calls instead of streams.");
 ABSL_FLAG(int, count, 0, "bench: measured images (0: --duration).");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(), "bench: measuring time (default 10s).");
 ABSL_FLAG(int, warmup, -1, "bench: warm-up images (default 2 x streams x window).");
-ABSL_FLAG(std::string, mode, "overlay", "bench: predict, heatmap, overlay or all.");
+ABSL_FLAG(std::string, mode, "overlay", "bench: predict, raw, heatmap, overlay or all.");
 ABSL_FLAG(std::string, json, "", "bench: also write the figures to this JSON file.");
 
 namespace explainer::client {

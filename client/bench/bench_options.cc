@@ -42,11 +42,12 @@ absl::Status ParseSize(const std::string& text, int* width, int* height) {
 absl::StatusOr<OutputMode> ParseMode(const std::string& text) {
   const std::string mode = absl::AsciiStrToLower(text);
   if (mode == "predict") return OutputMode::kPredict;
+  if (mode == "raw") return OutputMode::kRaw;
   if (mode == "heatmap") return OutputMode::kHeatmap;
   if (mode == "overlay") return OutputMode::kOverlay;
   if (mode == "all") return OutputMode::kAll;
   return absl::InvalidArgumentError(
-      absl::StrCat("--mode: '", text, "' is not one of predict, heatmap, overlay, all"));
+      absl::StrCat("--mode: '", text, "' is not one of predict, raw, heatmap, overlay, all"));
 }
 
 }  // namespace
@@ -111,6 +112,7 @@ absl::StatusOr<BenchOptions> ParseBenchOptions(const BenchFlagValues& values) {
 const char* OutputModeName(OutputMode mode) {
   switch (mode) {
     case OutputMode::kPredict: return "predict";
+    case OutputMode::kRaw: return "raw";
     case OutputMode::kHeatmap: return "heatmap";
     case OutputMode::kOverlay: return "overlay";
     case OutputMode::kAll: return "all";
@@ -124,6 +126,9 @@ explainer::v1::ExplainOptions RequestOptionsFor(OutputMode mode, explainer::v1::
   switch (mode) {
     case OutputMode::kPredict:
       options.set_skip_explanation(true);
+      break;
+    case OutputMode::kRaw:
+      options.set_return_raw_heatmap(true);
       break;
     case OutputMode::kHeatmap:
       options.set_return_heatmap_png(true);
@@ -158,9 +163,10 @@ const char* BenchUsageText() {
          "  --duration D          measure for D, e.g. 30s (default 10s)\n"
          "  --warmup N            images sent and discarded first (default 2 x streams x\n"
          "                        window)\n"
-         "  --mode M              what the server returns: predict (no CAM), heatmap (8-bit\n"
-         "                        PNG at model resolution), overlay (PNG at the original\n"
-         "                        resolution; infer's default), all (raw + heatmap + overlay)\n"
+         "  --mode M              what the server returns: predict (no CAM), raw (float32\n"
+         "                        heatmap at model resolution), heatmap (8-bit PNG at model\n"
+         "                        resolution), overlay (PNG at the original resolution;\n"
+         "                        default), all (raw + heatmap + overlay)\n"
          "  --method NAME         CAM method (default grad-cam; names as for infer)\n"
          "  --json FILE           also write the figures as JSON\n"
          "  Prints images/s, latency p50/p90/p99/max (client send to answer), the medians\n"

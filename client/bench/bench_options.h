@@ -16,6 +16,7 @@ namespace explainer::client::bench {
 // What each request asks the server to return.
 enum class OutputMode {
   kPredict,   // skip_explanation: prediction only
+  kRaw,       // Grad-CAM, float32 heatmap at model resolution (the client renders)
   kHeatmap,   // Grad-CAM, 8-bit heatmap PNG at model resolution
   kOverlay,   // Grad-CAM, overlay PNG at the original resolution
   kAll,       // Grad-CAM, raw float heatmap + heatmap PNG + overlay PNG
