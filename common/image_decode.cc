@@ -1,6 +1,7 @@
 // Untrusted image bytes -> CV_8UC3 RGB, with the size limit checked from the header.
 #include "common/image_decode.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -19,8 +20,38 @@
 #include "opencv2/imgproc.hpp"
 
 namespace explainer::common {
+namespace {
+
+// libjpeg's DCT scale for a JPEG whose shorter side must stay >= min_side: 8, 4, 2 or 1.
+int JpegScale(const ImageHeader& header, int min_side) {
+  if (header.format != ImageFormat::kJpeg || min_side <= 0) return 1;
+  const int shorter = std::min(header.width, header.height);
+  for (const int scale : {8, 4, 2}) {
+    if (shorter / scale >= min_side) return scale;
+  }
+  return 1;
+}
+
+int ReducedFlag(int scale) {
+  switch (scale) {
+    case 2: return cv::IMREAD_REDUCED_COLOR_2;
+    case 4: return cv::IMREAD_REDUCED_COLOR_4;
+    case 8: return cv::IMREAD_REDUCED_COLOR_8;
+    default: return cv::IMREAD_COLOR;
+  }
+}
+
+int CeilDiv(int a, int b) { return (a + b - 1) / b; }
+
+}  // namespace
 
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions& options) {
+  ASSIGN_OR_RETURN(DecodedImage decoded, DecodeImageReduced(bytes, 0, options));
+  return std::move(decoded.rgb);
+}
+
+absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min_side,
+                                                const DecodeOptions& options) {
   if (options.max_pixels <= 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("DecodeOptions.max_pixels must be positive, got %d", options.max_pixels));
@@ -33,7 +64,11 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
         absl::StrFormat("image is %dx%d = %d pixels, over the limit of %d", header.width,
                         header.height, pixels, options.max_pixels));
   }
-  if (header.format == ImageFormat::kDicom) return DecodeDicom(bytes, options);
+  if (header.format == ImageFormat::kDicom) {
+    ASSIGN_OR_RETURN(cv::Mat rgb, DecodeDicom(bytes, options));
+    const cv::Size size = rgb.size();
+    return DecodedImage{std::move(rgb), size};
+  }
   RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
   if (header.format == ImageFormat::kJpeg) RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
 
@@ -44,11 +79,13 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
   // imdecode only reads the buffer; the Mat header merely wraps it without a copy.
   const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
                         const_cast<char*>(bytes.data()));
+  const int scale = JpegScale(header, min_side);
   cv::Mat bgr;
   try {
     // IMREAD_COLOR: gray -> 3 channels, 16-bit -> 8-bit, alpha dropped, and EXIF
     // orientation applied for JPEG, PNG and TIFF.
-    bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
+    // IMREAD_REDUCED_COLOR_N: the same, with libjpeg's DCT scaling by 1/N.
+    bgr = cv::imdecode(encoded, ReducedFlag(scale));
   } catch (const cv::Exception& e) {
     // e.err only: what() adds OpenCV's version and source path.
     return absl::InvalidArgumentError(
@@ -62,16 +99,23 @@ absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions
     bgr = internal::ApplyExifOrientation(
         bgr, internal::ExifOrientation(internal::WebpExifPayload(bytes)));
   }
-  const bool as_header = bgr.cols == header.width && bgr.rows == header.height;
-  const bool transposed = bgr.cols == header.height && bgr.rows == header.width;
+  // libjpeg rounds scaled sizes up.
+  const int width = CeilDiv(header.width, scale);
+  const int height = CeilDiv(header.height, scale);
+  const bool as_header = bgr.cols == width && bgr.rows == height;
+  const bool transposed = bgr.cols == height && bgr.rows == width;
   if (bgr.type() != CV_8UC3 || (!as_header && !transposed)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("corrupt %s: decoded %dx%d with %d channels, header says %dx%d", name,
-                        bgr.cols, bgr.rows, bgr.channels(), header.width, header.height));
+                        bgr.cols * scale, bgr.rows * scale, bgr.channels(), header.width,
+                        header.height));
   }
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
+  DecodedImage decoded;
+  cv::cvtColor(bgr, decoded.rgb, cv::COLOR_BGR2RGB);
+  decoded.full_size = as_header ? cv::Size(header.width, header.height)
+                                : cv::Size(header.height, header.width);
+  decoded.scale = scale;
+  return decoded;
 }
 
 }  // namespace explainer::common

@@ -41,6 +41,23 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes,
                                     const DecodeOptions& options = {});
 
+// A decoded image and the size DecodeImage would have given it (EXIF-oriented).
+struct DecodedImage {
+  cv::Mat rgb;          // CV_8UC3 RGB, full_size / scale (rounded up)
+  cv::Size full_size;
+  int scale = 1;        // 1, 2, 4 or 8
+};
+
+// DecodeImage for a consumer that needs only `min_side` pixels on the shorter side
+// (the model input): a JPEG is decoded by libjpeg's DCT scaling at 1/2, 1/4 or 1/8
+// (OpenCV's IMREAD_REDUCED_COLOR_*), the smallest scale whose shorter side is still
+// >= min_side. Other formats, smaller JPEGs and min_side <= 0 decode at full size.
+// The pixels differ from a full decode followed by a resize (DCT scaling averages
+// blocks; see docs/BENCHMARKS.md for what that does to heatmaps). Same errors as
+// DecodeImage.
+absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min_side,
+                                                const DecodeOptions& options = {});
+
 }  // namespace explainer::common
 
 #endif  // EXPLAINER_COMMON_IMAGE_DECODE_H_

@@ -153,6 +153,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   limits.max_response_bytes = options_.max_message_bytes;
   limits.annotation = options_.annotation_limits;
   limits.png_compression = options_.png_compression;
+  limits.fast_decode = options_.fast_decode;
   limits.bundle_sha256 = model_info_.bundle_sha256();
   processor_ = std::make_unique<ItemProcessor>(std::move(spec), limits, pool_.get(),
                                                batcher_.get());

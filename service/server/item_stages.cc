@@ -1,6 +1,7 @@
 // Per-item validation, preparation and post-processing (see item_stages.h).
 #include "service/server/item_stages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <utility>
@@ -149,10 +150,15 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   decode_options.max_pixels = limits.max_image_pixels;
   ASSIGN_OR_RETURN(decode_options.dicom_voi, DicomVoiFromProto(options));
   ASSIGN_OR_RETURN(item.dicom_output, PlanDicomOutput(request, limits.bundle_sha256));
-  absl::StatusOr<cv::Mat> rgb = common::DecodeImage(request.image(), decode_options);
-  if (!rgb.ok()) return WithPrefix("image: ", rgb.status());
-  item.original_width = rgb->cols;
-  item.original_height = rgb->rows;
+  const int min_side = limits.fast_decode && !item.return_overlay_png
+                           ? std::max(spec.input_size.width, spec.input_size.height)
+                           : 0;
+  absl::StatusOr<common::DecodedImage> decoded =
+      common::DecodeImageReduced(request.image(), min_side, decode_options);
+  if (!decoded.ok()) return WithPrefix("image: ", decoded.status());
+  cv::Mat* const rgb = &decoded->rgb;  // full size unless --decode=fast reduced it
+  item.original_width = decoded->full_size.width;
+  item.original_height = decoded->full_size.height;
   item.decode_time = absl::Now() - start;
 
   start = absl::Now();
@@ -172,7 +178,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
     filter.shape_types.assign(options.annotation_shape_types().begin(),
                               options.annotation_shape_types().end());
     absl::StatusOr<common::AnnotationMask> mask =
-        common::RasterizeAnnotation(*annotation, cv::Size(rgb->cols, rgb->rows), filter,
+        common::RasterizeAnnotation(*annotation, decoded->full_size, filter,
                                     limits.annotation);
     if (!mask.ok()) return WithPrefix("annotation_json: ", mask.status());
     // Same nearest-neighbour resize ScoreHeatmap applies; a same-size mask then

@@ -35,6 +35,9 @@ struct ItemLimits {
   common::AnnotationLimits annotation;
   // ModelInfo.bundle_sha256: the algorithm's identity in server-made DICOM SRs.
   std::string bundle_sha256;
+  // --decode=fast: JPEGs decoded at a reduced scale (common::DecodeImageReduced) down
+  // to the model input, unless the item asks for the full-size overlay.
+  bool fast_decode = false;
   // PNG compression of heatmap_png and overlay_png (--png_compression):
   // common::kPngFast or a zlib level 0..9.
   int png_compression = common::kPngFast;

@@ -31,6 +31,8 @@ struct ServerOptions {
   // Per-annotation bounds: JSON bytes, shapes, points, rasterising work.
   common::AnnotationLimits annotation_limits;
   int stream_window = 32;  // unanswered items per Explain stream (backpressure)
+  // --decode=fast: big JPEGs decoded at 1/2..1/8 scale (ItemLimits.fast_decode).
+  bool fast_decode = false;
   // heatmap_png / overlay_png compression: common::kPngFast or a zlib level 0..9.
   int png_compression = common::kPngFast;
   // Prometheus metrics (metrics.h), fed by an interceptor and the batch runner;
