@@ -220,8 +220,12 @@ absl::Status RunMethodComparison(const MethodComparisonInput& input,
     sent.push_back(&image);
     sources.push_back(&source->second);
   }
-  std::vector<size_t> all(sent.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  std::vector<size_t> keys;
+  std::map<size_t, size_t> index_of;  // key -> index into sent
+  for (size_t i = 0; i < sources.size(); ++i) {
+    keys.push_back(sources[i]->key);
+    index_of[sources[i]->key] = i;
+  }
 
   for (size_t m = 1; m < input.methods.size(); ++m) {
     comparison->reports.push_back(EmptyReportLike(primary, comparison->methods[m]));
@@ -230,8 +234,9 @@ absl::Status RunMethodComparison(const MethodComparisonInput& input,
       report.failed.push_back(absl::StrCat(file, ": not given to the comparison"));
     }
     const absl::Status status = run_pass(
-        absl::StrCat("method comparison: ", comparison->methods[m]), all,
-        [&](size_t i) {
+        absl::StrCat("method comparison: ", comparison->methods[m]), keys,
+        [&](size_t key) {
+          const size_t i = index_of.at(key);
           ExplainOptions options = input.base_options;
           options.set_method(input.methods[m]);
           const bool is_pick = picked.count(sent[i]->file) > 0;
@@ -239,7 +244,8 @@ absl::Status RunMethodComparison(const MethodComparisonInput& input,
           options.set_return_raw_heatmap(is_pick);
           return options;
         },
-        [&](size_t i, const ExplainResult* result, const std::string& error) {
+        [&](size_t key, const ExplainResult* result, const std::string& error) {
+          const size_t i = index_of.at(key);
           const std::string& file = sent[i]->file;
           auto pick = picked.find(file);
           absl::StatusOr<AnnotatedImage> image =

@@ -39,8 +39,8 @@ absl::Status CheckMethodsOffered(const std::vector<explainer::v1::CamMethod>& me
 
 // One image of the primary report, as the comparison needs to send it again.
 struct ComparedImage {
-  std::string file;             // the report's key, relative to --input-dir
-  std::string path;             // to read
+  size_t key = 0;               // the caller's name for it (the gallery's entry index)
+  std::string path;             // to read (a pick's panels)
   std::string annotation_path;  // its LabelMe file
 };
 
@@ -80,16 +80,15 @@ struct MethodComparison {
   std::vector<ClassPicks> classes;      // per annotated class, in class order
 };
 
-// Runs one Explain stream over `images` (indexes into MethodComparisonInput::images)
-// with the options `options_for` gives; every image is answered once through
+// Runs one Explain stream over the images with these keys (ComparedImage::key)
+// with the options `options_for(key)` gives; every image is answered once through
 // `on_answer`, with a result or (result null) the error's text. The status is the
 // stream's: not OK when it failed as a whole.
-using OnComparisonAnswer =
-    std::function<void(size_t image, const explainer::v1::ExplainResult* result,
-                       const std::string& error)>;
+using OnComparisonAnswer = std::function<void(
+    size_t key, const explainer::v1::ExplainResult* result, const std::string& error)>;
 using ComparisonPassRunner = std::function<absl::Status(
-    const std::string& what, const std::vector<size_t>& images,
-    const std::function<explainer::v1::ExplainOptions(size_t)>& options_for,
+    const std::string& what, const std::vector<size_t>& keys,
+    const std::function<explainer::v1::ExplainOptions(size_t key)>& options_for,
     const OnComparisonAnswer& on_answer)>;
 
 struct MethodComparisonInput {

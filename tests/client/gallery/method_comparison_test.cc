@@ -136,7 +136,7 @@ class MethodComparisonRunTest : public ::testing::Test {
     for (const AnnotatedImage& image : primary_.images) {
       const std::string path = dir_.Write("in/" + image.file + ".png", Png(32, 24, {90, 90, 90}));
       const std::string annotation = dir_.Write("in/" + image.file + ".json", LabelMe(32, 24));
-      input_.images[image.file] = ComparedImage{image.file, path, annotation};
+      input_.images[image.file] = ComparedImage{100 + input_.images.size(), path, annotation};
       iou_[image.file] = image.iou[1];
     }
     input_.methods = {kGradCam, kHiRes, kPlusPlus};
@@ -157,17 +157,18 @@ class MethodComparisonRunTest : public ::testing::Test {
   absl::Status Run(MethodComparison* comparison) {
     return RunMethodComparison(
         input_,
-        [&](const std::string& what, const std::vector<size_t>& images,
+        [&](const std::string& what, const std::vector<size_t>& keys,
             const std::function<ExplainOptions(size_t)>& options_for,
             const OnComparisonAnswer& on_answer) {
           passes_.push_back(what);
-          for (size_t i : images) {
-            const ExplainOptions options = options_for(i);
+          for (size_t key : keys) {
+            const ExplainOptions options = options_for(key);
+            const size_t i = key - 100;  // the keys are 100 + the report's index
             const std::string file = primary_.images[i].file;
             sent_[options.method()].push_back(file);
             if (options.return_overlay_png()) picks_sent_[options.method()].push_back(file);
             if (options.method() == kPlusPlus && file == "b3") {
-              on_answer(i, nullptr, "INVALID_ARGUMENT: scripted failure");
+              on_answer(key, nullptr, "INVALID_ARGUMENT: scripted failure");
               continue;
             }
             ExplainResult result;
@@ -186,7 +187,7 @@ class MethodComparisonRunTest : public ::testing::Test {
               result.mutable_heatmap()->set_height(3);
               for (int v = 0; v < 12; ++v) result.mutable_heatmap()->add_values(v / 12.0f);
             }
-            on_answer(i, &result, "");
+            on_answer(key, &result, "");
           }
           return absl::OkStatus();
         },
