@@ -947,7 +947,7 @@ def train_from_scratch(args, model: torch.nn.Module, layer: torch.nn.Module, tra
     return record_of(result)
 
 
-def main() -> int:
+def argument_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--phantom", required=True, help="path of the built explainer-phantom binary")
@@ -989,13 +989,17 @@ def main() -> int:
     p.add_argument("--init_weights", default="",
                    help="skip training: load --weights_out's file (architecture, input size and "
                         "training record come from it), then evaluate and export")
+    return p
+
+
+def parse_args(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """The flags, checked (p.error exits with the message)."""
     args = p.parse_args()
     if not os.access(args.phantom, os.X_OK):
         p.error(f"--phantom {args.phantom}: not an executable (build it: cmake --build build "
                 "--target explainer-phantom)")
     if args.weights_out and args.init_weights:
         p.error("--weights_out and --init_weights exclude each other")
-    defaults = {a.dest: a.default for a in p._actions if a.dest not in ("help", "phantom")}
     try:
         device = torch.device(args.device)
     except RuntimeError as e:
@@ -1004,27 +1008,27 @@ def main() -> int:
         p.error(f"--device {args.device}: this torch ({torch.__version__}) sees no CUDA device")
     if args.weights_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.weights_out))):
         p.error(f"--weights_out {args.weights_out}: its folder does not exist")
-    state, record = None, None
-    if args.init_weights:
-        try:
-            state, record = read_weights(args.init_weights)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-            p.error(f"--init_weights {args.init_weights}: not a weights file from --weights_out "
-                    f"({type(e).__name__}: {e})")
-        # Weights saved before --film_lr existed used --lr in both phases.
-        record["args"].setdefault("film_lr", record["args"]["lr"])
-        for key in TRAINING_ARGS:  # the weights fix what they were trained as
-            if key not in ("threads", "device"):
-                setattr(args, key, record["args"][key])
+    return args
 
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
+
+def load_init_weights(p: argparse.ArgumentParser, args: argparse.Namespace):
+    """--init_weights: the saved state and record; the training flags become the record's."""
+    try:
+        state, record = read_weights(args.init_weights)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        p.error(f"--init_weights {args.init_weights}: not a weights file from --weights_out "
+                f"({type(e).__name__}: {e})")
+    # Weights saved before --film_lr existed used --lr in both phases.
+    record["args"].setdefault("film_lr", record["args"]["lr"])
+    for key in TRAINING_ARGS:  # the weights fix what they were trained as
+        if key not in ("threads", "device"):
+            setattr(args, key, record["args"][key])
+    return state, record
+
+
+def build_network(p: argparse.ArgumentParser, args: argparse.Namespace):
+    """The untrained model, its feature layer, the input size and the feature grid."""
     size = (args.input_size, args.input_size)
-
-    train_dir = os.path.join(args.work_dir, f"train-{args.train_seed}")
-    heldout_dir = os.path.join(args.work_dir, f"heldout-{args.heldout_seed}")
-    heldout_first = 500001
     model = build_model(args.arch)
     layer = feature_layer(model, args.arch)
     with torch.no_grad():
@@ -1032,29 +1036,15 @@ def main() -> int:
     if size[0] % grid[0] or size[1] % grid[1]:
         p.error(f"--input_size {args.input_size} is not a multiple of the network stride "
                 f"(feature grid {grid[0]}x{grid[1]})")
-    n_params = sum(q.numel() for q in model.parameters())
+    return model, layer, size, grid
 
-    if record is None:
-        record = train_from_scratch(args, model, layer, train_dir, size, grid)
-        if args.weights_out:
-            save_weights(args.weights_out, model.state_dict(), record)
-            log(f"wrote {args.weights_out}; finish with --init_weights {args.weights_out}")
-            return 0
-    else:
-        model.load_state_dict(state)
-        log(f"loaded {args.init_weights}: {args.arch} at {size[0]}x{size[1]}, trained on "
-            f"{record['machine']} in {record['train_wall_s'] / 60:.1f} min, best epoch "
-            f"{record['best_epoch']}")
-    model.cpu().eval()
 
+def evaluate_heldout(args, model, layer, size, heldout_dir: str, heldout_first: int):
+    """Generates the held-out set; its images, labels, classification and CAM metrics."""
     generate(args.phantom, heldout_dir, args.heldout_count, args.heldout_seed, heldout_first)
     heldout_items = read_set(heldout_dir)
     heldout_images = load_cached(heldout_dir, heldout_items, size)
     heldout_labels = np.array([it["label"] for it in heldout_items])
-
-    wrapped = export_model.wrap_torchvision(args.arch, model)
-    target_layer = export_model.target_layer_of(args.arch)
-
     logits = evaluate_logits(model, heldout_images)
     pred = logits.argmax(1).numpy()
     heldout = classification_metrics(pred, heldout_labels)
@@ -1063,7 +1053,13 @@ def main() -> int:
         "sensitivity " + ", ".join(f"{k} {v:.3f}" for k, v in heldout["sensitivity"].items())
         + f"; Grad-CAM IoU@0.5 {cams['all_shapes']['mean_iou']['0.5']:.3f}, pointing game "
         f"{cams['all_shapes']['pointing_game']:.3f}")
+    return heldout_images, heldout_labels, heldout, cams
 
+
+def export_demo_bundle(args, model, layer, size, heldout_images) -> dict:
+    """Writes the TorchScript bundle and checks it against the eager model."""
+    wrapped = export_model.wrap_torchvision(args.arch, model)
+    target_layer = export_model.target_layer_of(args.arch)
     os.makedirs(args.out_dir, exist_ok=True)
     bundle_path = os.path.join(args.out_dir, "explainer-demo.pt")
     export_model.export_bundle(
@@ -1075,7 +1071,15 @@ def main() -> int:
     with open(bundle_path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     log(f"wrote {bundle_path} ({os.path.getsize(bundle_path) / 1e6:.2f} MB), bundle vs eager: {check}")
+    return {"target_layer": target_layer, "path": "models/demo/explainer-demo.pt",
+            "size_bytes": os.path.getsize(bundle_path), "sha256": digest,
+            "explainer_json": spec, "check": check}
 
+
+def write_metrics_and_card(args, defaults: dict, record: dict, n_params: int, size, grid,
+                           heldout_first: int, heldout_labels, heldout: dict, cams: dict,
+                           bundle: dict) -> None:
+    """metrics.json and MODEL_CARD.md under --out_dir."""
     command = training_command(record["args"], defaults)
     if args.init_weights:
         command += (" --weights_out WEIGHTS.npz\n"
@@ -1086,6 +1090,7 @@ def main() -> int:
                                        "date")}
     training.update({k: record["args"][k] for k in TRAINING_ARGS
                      if k not in ("arch", "input_size", "train_count", "train_seed", "validation_count")})
+    target_layer = bundle.pop("target_layer")
     metrics = {
         "name": args.name, "version": args.version, "class_names": CLASS_NAMES,
         "arch": args.arch, "parameters": n_params, "target_layer": target_layer,
@@ -1103,8 +1108,7 @@ def main() -> int:
         "training": training,
         "heldout": heldout,
         "grad_cam": cams,
-        "bundle": {"path": "models/demo/explainer-demo.pt", "size_bytes": os.path.getsize(bundle_path),
-                   "sha256": digest, "explainer_json": spec, "check": check},
+        "bundle": bundle,
         "command": command,
     }
     with open(os.path.join(args.out_dir, "metrics.json"), "w") as f:
@@ -1112,6 +1116,43 @@ def main() -> int:
         f.write("\n")
     write_card(os.path.join(args.out_dir, "MODEL_CARD.md"), metrics)
     log(f"wrote {args.out_dir}/metrics.json and MODEL_CARD.md")
+
+
+def main() -> int:
+    """Phases: flags; weights (trained here, or --init_weights); held-out evaluation;
+    bundle export; metrics.json and the model card. --weights_out stops after training."""
+    p = argument_parser()
+    args = parse_args(p)
+    defaults = {a.dest: a.default for a in p._actions if a.dest not in ("help", "phantom")}
+    state, record = load_init_weights(p, args) if args.init_weights else (None, None)
+
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    train_dir = os.path.join(args.work_dir, f"train-{args.train_seed}")
+    heldout_dir = os.path.join(args.work_dir, f"heldout-{args.heldout_seed}")
+    heldout_first = 500001
+    model, layer, size, grid = build_network(p, args)
+    n_params = sum(q.numel() for q in model.parameters())
+
+    if record is None:
+        record = train_from_scratch(args, model, layer, train_dir, size, grid)
+        if args.weights_out:
+            save_weights(args.weights_out, model.state_dict(), record)
+            log(f"wrote {args.weights_out}; finish with --init_weights {args.weights_out}")
+            return 0
+    else:
+        model.load_state_dict(state)
+        log(f"loaded {args.init_weights}: {args.arch} at {size[0]}x{size[1]}, trained on "
+            f"{record['machine']} in {record['train_wall_s'] / 60:.1f} min, best epoch "
+            f"{record['best_epoch']}")
+    model.cpu().eval()
+
+    heldout_images, heldout_labels, heldout, cams = evaluate_heldout(
+        args, model, layer, size, heldout_dir, heldout_first)
+    bundle = export_demo_bundle(args, model, layer, size, heldout_images)
+    write_metrics_and_card(args, defaults, record, n_params, size, grid, heldout_first,
+                           heldout_labels, heldout, cams, bundle)
     return 0
 
 
