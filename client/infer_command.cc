@@ -45,23 +45,19 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
     return kExitFailed;
   }
 
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(options.connection);
-  if (!session.ok()) {
-    PrintError(err, session.status().message());
-    return kExitServer;
+  SessionStart opened = StartSession(options.connection, options.explain);
+  if (!opened.session) {
+    PrintError(err, opened.error);
+    return opened.exit_code;
   }
-  absl::StatusOr<explainer::v1::ExplainOptions> request_options =
-      (*session)->RequestOptions(options.explain);
-  if (!request_options.ok()) {
-    PrintError(err, request_options.status().message());
-    return kExitUsage;
-  }
+  Session& session = *opened.session;
+  explainer::v1::ExplainOptions* request_options = &opened.request_options;
   request_options->set_return_overlay_png(true);
   request_options->set_return_heatmap_png(options.heatmap);
   request_options->set_return_raw_heatmap(options.save_cam);
   *request_options->mutable_dicom_voi() = options.dicom_voi;
-  const explainer::v1::ModelInfo& model = (*session)->model();
-  const std::vector<std::string>& class_names = (*session)->class_names();
+  const explainer::v1::ModelInfo& model = session.model();
+  const std::vector<std::string>& class_names = session.class_names();
 
   const std::string results_path =
       (std::filesystem::path(options.out_dir) / "results.jsonl").string();
@@ -85,7 +81,7 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   absl::Status write_status;
   int done = 0;
   int errors = 0;
-  const absl::Status stream_status = (*session)->Stream(
+  const absl::Status stream_status = session.Stream(
       options.window, items.size(),
       [&](size_t index) {
         return BuildItemRequest(items[index], *request_options,
@@ -116,7 +112,7 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   }
   const SummaryFigures figures = summary.Figures();
   if (!stream_status.ok()) {
-    PrintError(err, absl::StrCat((*session)->DescribeError(stream_status), ". ", figures.answered,
+    PrintError(err, absl::StrCat(session.DescribeError(stream_status), ". ", figures.answered,
                                  " of ", figures.images, " image(s) were answered; see ",
                                  results_path));
     return kExitServer;

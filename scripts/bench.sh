@@ -15,7 +15,12 @@
 #   BATCHES   timed batches per in-process mode [8]
 #   DURATION  served measuring time [30s]; MODE served output mode [overlay]
 #   METHOD    CAM method [grad-cam]; STREAMS, WINDOW served streams and window [1, 16]
-#   SERVER_FLAGS  extra explainer-server flags (e.g. "--threads=2 --workers=1")
+#   THREADS   intra-op threads of all three (server --threads, engine bench --threads,
+#             anchors --threads) [each tool's default: all cores]
+#   SERVER_FLAGS  extra explainer-server flags (e.g. "--workers=1")
+#   ENGINE_FLAGS  extra explainer-engine-bench flags
+#   DEVICE    cpu or cuda[:N] for the server and the engine bench [cpu]
+#   ANCHORS   1: run the Python anchors; 0: skip them (a GPU host without torchvision) [1]
 #   OUT       results folder [build/bench/run]; BUILD build tree [build]
 #   LIMIT     seconds any one step may take before it is killed [1800]
 # pytorch-grad-cam is used when importable or extracted under build/bench/pgc (with
@@ -37,13 +42,21 @@ METHOD=${METHOD:-grad-cam}
 STREAMS=${STREAMS:-1}
 WINDOW=${WINDOW:-16}
 SERVER_FLAGS=${SERVER_FLAGS:-}
+ENGINE_FLAGS=${ENGINE_FLAGS:-}
+THREADS=${THREADS:-}
+DEVICE=${DEVICE:-cpu}
+ANCHORS=${ANCHORS:-1}
 LIMIT=${LIMIT:-1800}
 PY=/usr/bin/python3
 CLIENT="$BUILD/client/explainer"
 SERVER="$BUILD/service/server/explainer-server"
 ENGINE_BENCH="$BUILD/service/engine/bench/explainer-engine-bench"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says the load it starts under: on a shared machine the figures of a step
+# are only as comparable as its load.
+step() { printf '\n== %s (load %s)\n' "$*" "$(cut -d' ' -f1 /proc/loadavg)"; }
+THREAD_FLAG=()
+[ -n "$THREADS" ] && THREAD_FLAG=("--threads=$THREADS")
 for bin in "$CLIENT" "$SERVER" "$ENGINE_BENCH"; do
   [ -x "$bin" ] || { echo "bench.sh: $bin missing; build it: cmake --build $BUILD --target explainer explainer-server explainer-engine-bench" >&2; exit 2; }
 done
@@ -69,10 +82,10 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 "$CLIENT" bench --write-images "$OUT/images" --images "$IMAGES" --image-size "$SIZE"
 
-step "served: explainer-server (--max_batch_size=$BATCH $SERVER_FLAGS) + explainer bench"
+step "served: explainer-server (--max_batch_size=$BATCH --device=$DEVICE ${THREAD_FLAG[*]} $SERVER_FLAGS) + explainer bench"
 # shellcheck disable=SC2086  # SERVER_FLAGS is a list of flags
 timeout "$LIMIT" "$SERVER" --address=127.0.0.1:0 --model="$MODEL" --max_batch_size="$BATCH" \
-  $SERVER_FLAGS >"$OUT/server.log" 2>&1 &
+  --device="$DEVICE" "${THREAD_FLAG[@]}" $SERVER_FLAGS >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 ADDR=""
@@ -89,16 +102,23 @@ kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 trap - EXIT
 
 step "in-process: explainer-engine-bench (batch $BATCH, $BATCHES timed batches per mode)"
+# shellcheck disable=SC2086  # ENGINE_FLAGS is a list of flags
 timeout "$LIMIT" "$ENGINE_BENCH" --model="$MODEL" --input_dir="$OUT/images" --batch_size="$BATCH" \
-  --batches="$BATCHES" --method="$METHOD" --json="$OUT/engine.json"
+  --batches="$BATCHES" --method="$METHOD" --device="$DEVICE" "${THREAD_FLAG[@]}" $ENGINE_FLAGS \
+  --json="$OUT/engine.json"
 
-step "Python anchors: tools/bench/anchors.py (batch $BATCH)"
-PGC_PATH=""
-for dir in build/bench/pgc build/bench/ttach; do [ -d "$dir" ] && PGC_PATH="$PGC_PATH:$PWD/$dir"; done
-PYTHONPATH="${PYTHONPATH:-}$PGC_PATH" timeout "$LIMIT" "$PY" tools/bench/anchors.py --model "$MODEL" \
-  --input-dir "$OUT/images" --batch-size "$BATCH" --batches "$BATCHES" --json "$OUT/anchors.json"
+ANCHORS_JSON=()
+if [ "$ANCHORS" = 1 ]; then
+  step "Python anchors: tools/bench/anchors.py (batch $BATCH)"
+  PGC_PATH=""
+  for dir in build/bench/pgc build/bench/ttach; do [ -d "$dir" ] && PGC_PATH="$PGC_PATH:$PWD/$dir"; done
+  PYTHONPATH="${PYTHONPATH:-}$PGC_PATH" timeout "$LIMIT" "$PY" tools/bench/anchors.py --model "$MODEL" \
+    --input-dir "$OUT/images" --batch-size "$BATCH" --batches "$BATCHES" \
+    ${THREADS:+--threads "$THREADS"} --json "$OUT/anchors.json"
+  ANCHORS_JSON=("$OUT/anchors.json")
+fi
 
 step "side by side"
-"$PY" tools/bench/compare.py "$OUT/served.json" "$OUT/engine.json" "$OUT/anchors.json" \
+"$PY" tools/bench/compare.py "$OUT/served.json" "$OUT/engine.json" "${ANCHORS_JSON[@]}" \
   --json "$OUT/summary.json"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -59,21 +59,18 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
     PrintError(err, folder.message());
     return kExitFailed;
   }
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(options.connection);
-  if (!session.ok()) {
-    PrintError(err, session.status().message());
-    return kExitServer;
+  SessionStart opened = StartSession(options.connection, options.explain);
+  if (!opened.session) {
+    PrintError(err, opened.error);
+    return opened.exit_code;
   }
-  run.model = (*session)->model();
-  run.class_names = (*session)->class_names();
+  Session& session = *opened.session;
+  const explainer::v1::ExplainOptions& base = opened.request_options;
+  run.model = session.model();
+  run.class_names = session.class_names();
   if (run.class_names.empty()) {
     PrintError(err, "the server's model reports no class names");
     return kExitServer;
-  }
-  absl::StatusOr<explainer::v1::ExplainOptions> base = (*session)->RequestOptions(options.explain);
-  if (!base.ok()) {
-    PrintError(err, base.status().message());
-    return kExitUsage;
   }
   if (absl::Status match = MatchGalleryInputs(options, run.class_names, run.inputs); !match.ok()) {
     PrintError(err, match.message());
@@ -82,13 +79,13 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
   run.records.resize(run.inputs.entries.size());
   PrintHeader(run, out);
 
-  const absl::Status pass1 = RunPredictionPass(**session, *base, run, err);
+  const absl::Status pass1 = RunPredictionPass(session, base, run, err);
   if (!run.predicted.metrics) {
     PrintError(err, absl::StrCat("computing the metrics: ", pass1.message()));
     return kExitFailed;
   }
   if (!pass1.ok()) {
-    PrintError(err, absl::StrCat("pass 1: ", (*session)->DescribeError(pass1)));
+    PrintError(err, absl::StrCat("pass 1: ", session.DescribeError(pass1)));
     return kExitServer;
   }
   if (run.predicted.predictions.empty()) {
@@ -99,7 +96,7 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
   }
   // A pass that fails as a whole still leaves what it received: write that, then
   // report the failure.
-  const absl::Status pass2 = RunExplanationPass(**session, *base, run, err);
+  const absl::Status pass2 = RunExplanationPass(session, base, run, err);
   const ComparisonLayout comparison_layout;
   BuildComparison(run, cv::Size(comparison_layout.tile_width, comparison_layout.image_height));
   absl::StatusOr<std::vector<std::string>> written = WriteGalleryOutputs(run);
@@ -110,7 +107,7 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
   std::fputs(GallerySummary(run, *written, absl::Now() - start).c_str(), out);
   std::fflush(out);
   if (!pass2.ok()) {
-    PrintError(err, absl::StrCat("pass 2: ", (*session)->DescribeError(pass2),
+    PrintError(err, absl::StrCat("pass 2: ", session.DescribeError(pass2),
                                  "; the outputs hold what was received"));
     return kExitServer;
   }

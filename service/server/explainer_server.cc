@@ -24,6 +24,7 @@
 #include "service/security/server_security.h"
 #include "service/security/token_auth.h"
 #include "service/server/metrics.h"
+#include "service/server/thread_budget.h"
 
 namespace explainer::server {
 namespace {
@@ -90,7 +91,11 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
   engine::EngineOptions engine_options;
   engine_options.model_path = options.model_path;
   engine_options.device = options.device;
-  engine_options.intra_op_threads = options.intra_op_threads;
+  // 0 (the default) in --threads / --workers: the cores split between the engine and
+  // the pool (thread_budget.h), the same split Init gives the pool.
+  engine_options.intra_op_threads =
+      PlanThreads(AvailableCores(), options.device, options.intra_op_threads, options.workers)
+          .intra_op_threads;
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
       engine::Engine::Create(engine_options);
   if (!engine.ok()) {
@@ -142,7 +147,9 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   }
   ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(options_.security));
   admission_ = std::make_unique<Admission>(options_.admission);
-  pool_ = std::make_unique<WorkerPool>(options_.workers);
+  pool_ = std::make_unique<WorkerPool>(
+      PlanThreads(AvailableCores(), options_.device, options_.intra_op_threads, options_.workers)
+          .workers);
   BatcherOptions batcher_options;
   batcher_options.max_batch_size = options_.max_batch_size;
   batcher_options.max_delay = options_.batch_delay;

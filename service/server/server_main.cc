@@ -52,8 +52,8 @@ ABSL_FLAG(int, max_connection_age_s, 0,
           "close each client connection after this many seconds (in-flight calls get "
           "the shutdown grace), so long-lived clients re-resolve and spread over new "
           "replicas; 0: never");
-ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0: all cores");
-ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: all cores");
+ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0: the engine's share of the cores");
+ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: the rest of the cores");
 ABSL_FLAG(int, max_batch_size, 8, "most images per engine batch");
 ABSL_FLAG(int, batch_delay_ms, 5,
           "longest wait for a batch to fill, from its first image's arrival");

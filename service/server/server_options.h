@@ -21,8 +21,10 @@ struct ServerOptions {
   std::string address = "127.0.0.1:50051";
   std::string model_path;      // TorchScript bundle
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  int intra_op_threads = 0;    // LibTorch intra-op threads; 0: all cores
-  int workers = 0;             // decode / post-processing threads; 0: all cores
+  // LibTorch intra-op threads and decode / post-processing threads; 0 in either: the
+  // rest of the cores (thread_budget.h), both 0: the machine's split between them.
+  int intra_op_threads = 0;
+  int workers = 0;
   int max_batch_size = 8;      // items per engine batch
   // Longest wait for a batch to fill, counted from its first item's arrival.
   absl::Duration batch_delay = absl::Milliseconds(5);

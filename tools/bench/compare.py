@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Side-by-side figures and ratios of one bench run (scripts/bench.sh):
 
-  compare.py SERVED.json ENGINE.json ANCHORS.json [--json OUT]
+  compare.py SERVED.json ENGINE.json [ANCHORS.json] [--json OUT]
 
 SERVED is `explainer bench --json`, ENGINE `explainer-engine-bench --json`, ANCHORS
-`tools/bench/anchors.py --json`, all on the same images and bundle. Prints every
+`tools/bench/anchors.py --json` (optional: a GPU run may skip it), all on the same
+images and bundle. Prints every
 images/s figure and the issue-11 ratios with their CPU goals:
   served / in-process CAM           (goal >= 0.9)
   in-process CAM / in-process forward (goal >= 0.95)
@@ -64,12 +65,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("served")
     parser.add_argument("engine")
-    parser.add_argument("anchors")
+    parser.add_argument("anchors", nargs="?")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     served = load(args.served, "served")
     engine = load(args.engine, "in_process")
-    anchors = load(args.anchors, "python_anchor")
+    anchors = load(args.anchors, "python_anchor") if args.anchors else {"modes": {}}
     if served["setup"]["method"] != engine["setup"]["method"]:
         raise SystemExit(f"compare: served method {served['setup']['method']!r} is not the "
                          f"engine bench's {engine['setup']['method']!r}")
