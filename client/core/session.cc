@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/balanced_explainer.h"
 #include "client/connection.h"
+#include "client/exit_codes.h"
 
 namespace explainer::client {
 
@@ -76,6 +77,25 @@ absl::Status Session::Stream(int window, size_t count,
 
 std::string Session::DescribeError(const absl::Status& status) const {
   return DescribeCallError(status, options_);
+}
+
+SessionStart StartSession(const ConnectionOptions& connection, const ExplainSettings& settings) {
+  SessionStart start;
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(connection);
+  if (!session.ok()) {
+    start.exit_code = kExitServer;
+    start.error = std::string(session.status().message());
+    return start;
+  }
+  absl::StatusOr<explainer::v1::ExplainOptions> options = (*session)->RequestOptions(settings);
+  if (!options.ok()) {
+    start.exit_code = kExitUsage;
+    start.error = std::string(options.status().message());
+    return start;
+  }
+  start.session = *std::move(session);
+  start.request_options = *std::move(options);
+  return start;
 }
 
 }  // namespace explainer::client
