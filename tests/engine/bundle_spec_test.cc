@@ -6,10 +6,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/status_matchers.h"
 
 namespace explainer::engine {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
@@ -29,7 +31,7 @@ std::string ErrorOf(const nlohmann::json& spec) {
 
 TEST(BundleSpecTest, ParsesEveryField) {
   absl::StatusOr<ModelSpec> spec = ParseBundleSpec(GoodSpec().dump(), "m.pt");
-  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_THAT(spec, IsOk());
   EXPECT_EQ(spec->name, "effnet");
   EXPECT_EQ(spec->version, "3");
   EXPECT_THAT(spec->class_names, ElementsAre("Normal", "Benign", "Malignant"));
@@ -44,7 +46,7 @@ TEST(BundleSpecTest, InputSizeMayBeAHeightWidthList) {
   json["input_size"] = {224, 192};
   json.erase("bundle_format");  // absent means format 1
   absl::StatusOr<ModelSpec> spec = ParseBundleSpec(json.dump(), "m.pt");
-  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_THAT(spec, IsOk());
   EXPECT_EQ(spec->input_size, cv::Size(192, 224));
 }
 

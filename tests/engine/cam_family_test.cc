@@ -19,6 +19,7 @@
 #include "service/engine/cam_method.h"
 #include "service/engine/engine.h"
 #include "tests/engine/golden_cases.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::engine {
 namespace {
@@ -28,6 +29,7 @@ using ::explainer::engine::testing::GoldenCase;
 using ::explainer::engine::testing::LoadGoldenCases;
 using ::explainer::engine::testing::MaxAbsDiff;
 using ::explainer::engine::testing::ReadFloats;
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 constexpr double kCamTolerance = 1e-4;
@@ -90,7 +92,7 @@ class CamFamilyTest : public ::testing::Test {
     options.model_path = EngineData("tiny_deep_split.pt");
     options.intra_op_threads = 2;
     absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
-    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_THAT(engine, IsOk());
     engine_ = std::move(engine).value().release();
     cases_ = new std::vector<GoldenCase>(LoadGoldenCases());
     family_ = new nlohmann::json(ReadFamilyJson());
@@ -137,7 +139,7 @@ TEST_F(CamFamilyTest, EveryMethodAndSmoothingMatchesPytorchGradCamAtBatch1AndBat
     std::vector<EngineItem> batch;
     for (size_t c = 0; c < cases_->size(); ++c) batch.push_back(ItemOf(c, entry.options));
     absl::StatusOr<std::vector<EngineResult>> together = engine_->Run(batch);
-    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_THAT(together, IsOk());
     auto& [worst1, worst4] = worst[entry.method];
     if (entry.tolerance > kCamTolerance) {
       ++above;
@@ -150,7 +152,7 @@ TEST_F(CamFamilyTest, EveryMethodAndSmoothingMatchesPytorchGradCamAtBatch1AndBat
       EXPECT_LE(diff4, entry.tolerance);
       EXPECT_EQ((*together)[c].explained_index, (*cases_)[c].explained_index);
       absl::StatusOr<std::vector<EngineResult>> single = engine_->Run({&batch[c], 1});
-      ASSERT_TRUE(single.ok()) << single.status();
+      ASSERT_THAT(single, IsOk());
       const double diff1 = MaxAbsDiff((*single)[0].cam, entry.cams[c]);
       EXPECT_LE(diff1, entry.tolerance);
       worst1 = std::max(worst1, diff1);
@@ -198,7 +200,7 @@ TEST_F(CamFamilyTest, ABatchMayMixMethodsAndSmoothing) {
   prediction_only.explain = false;
   batch.push_back(prediction_only);
   absl::StatusOr<std::vector<EngineResult>> results = engine_->Run(batch);
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   ASSERT_EQ(results->size(), batch.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     SCOPED_TRACE(::testing::Message() << "batch position " << i);
@@ -215,7 +217,7 @@ TEST_F(CamFamilyTest, ScoreCamDoesNotDependOnItsBatchSize) {
     options.score_cam_batch_size = 7;  // 32 channels: 4 full batches and a short one
     const EngineItem item = ItemOf(1, options);
     absl::StatusOr<std::vector<EngineResult>> results = engine_->Run({&item, 1});
-    ASSERT_TRUE(results.ok()) << results.status();
+    ASSERT_THAT(results, IsOk());
     EXPECT_LE(MaxAbsDiff((*results)[0].cam, entry.cams[1]), kCamTolerance);
   }
 }
@@ -252,7 +254,7 @@ TEST_F(CamFamilyTest, FaithfulnessOfTheReferenceHeatmapMatchesPytorchGradCamMetr
       absl::StatusOr<FaithfulnessScores> f =
           engine_->ScoreHeatmap((*cases_)[c].input, entry->cams[c],
                                 (*cases_)[c].explained_index, OptionsOf(road, seed));
-      ASSERT_TRUE(f.ok()) << f.status();
+      ASSERT_THAT(f, IsOk());
       ASSERT_TRUE(f->cam_multiply_change.has_value());
       ASSERT_TRUE(f->road);
       const double change =
@@ -293,8 +295,8 @@ TEST_F(CamFamilyTest, RunScoresItsOwnHeatmapAtBatch1AndBatch4) {
     }
     absl::StatusOr<std::vector<EngineResult>> single = engine_->Run({&batch[c], 1});
     absl::StatusOr<std::vector<EngineResult>> together = engine_->Run(batch);
-    ASSERT_TRUE(single.ok()) << single.status();
-    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_THAT(single, IsOk());
+    ASSERT_THAT(together, IsOk());
     for (const EngineResult* result : {&(*single)[0], &(*together)[c]}) {
       SCOPED_TRACE(::testing::Message() << method << " case " << c);
       ASSERT_TRUE(result->faithfulness.has_value());
@@ -313,7 +315,7 @@ TEST_F(CamFamilyTest, RunScoresItsOwnHeatmapAtBatch1AndBatch4) {
     }
     // Seeded: the same request scores the same every time.
     absl::StatusOr<std::vector<EngineResult>> again = engine_->Run({&batch[c], 1});
-    ASSERT_TRUE(again.ok()) << again.status();
+    ASSERT_THAT(again, IsOk());
     EXPECT_EQ((*single)[0].faithfulness->road_combined, (*again)[0].faithfulness->road_combined);
   }
   std::cout << "faithfulness of the engine's heatmaps vs pytorch-grad-cam: max |d cam-multiply| = "
@@ -331,7 +333,7 @@ TEST_F(CamFamilyTest, ScoreHeatmapChecksTheHeatmap) {
 TEST_F(CamFamilyTest, NoMetricsUnlessAsked) {
   const EngineItem item = ItemOf(0, CamOptions());
   absl::StatusOr<std::vector<EngineResult>> results = engine_->Run({&item, 1});
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   EXPECT_FALSE((*results)[0].faithfulness.has_value());
 }
 
@@ -381,7 +383,7 @@ TEST_F(CamFamilyTest, AOneByOneFeatureMapCannotBeProjected) {
               HasSubstr("eigen-cam is not supported by model 'tiny_efficientnet-deep-split': its "
                         "features(x) map is 1x1"));
   options.method = CamMethod::kGradCam;
-  EXPECT_TRUE(ValidateCamOptions(options, {}, spec).ok());
+  EXPECT_THAT(ValidateCamOptions(options, {}, spec), IsOk());
 }
 
 TEST(CamMethodNames, RoundTrip) {
@@ -410,7 +412,7 @@ TEST(CamFamilyBench, DISABLED_CostPerMethodAtBatch8) {
   EngineOptions options;
   options.model_path = bundle != nullptr ? bundle : EngineData("tiny_deep_split.pt");
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
-  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_THAT(engine, IsOk());
   const cv::Size size = (*engine)->spec().input_size;
   std::vector<common::ModelInput> inputs(8);
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -431,7 +433,7 @@ TEST(CamFamilyBench, DISABLED_CostPerMethodAtBatch8) {
       batch.push_back(item);
     }
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_TRUE((*engine)->Run(batch).ok());
+    EXPECT_THAT((*engine)->Run(batch), IsOk());
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   time_of(CamOptions(), {});  // warm-up

@@ -3,24 +3,26 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::engine {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 TEST(DeviceTest, AcceptsCpuCudaAndOrdinals) {
   absl::StatusOr<DeviceChoice> cpu = ParseDevice("cpu");
-  ASSERT_TRUE(cpu.ok());
+  ASSERT_THAT(cpu, IsOk());
   EXPECT_FALSE(cpu->cuda);
   EXPECT_EQ(cpu->canonical, "cpu");
   absl::StatusOr<DeviceChoice> cuda = ParseDevice("cuda");
-  ASSERT_TRUE(cuda.ok());
+  ASSERT_THAT(cuda, IsOk());
   EXPECT_TRUE(cuda->cuda);
   EXPECT_EQ(cuda->index, 0);
   EXPECT_EQ(cuda->canonical, "cuda:0");
   absl::StatusOr<DeviceChoice> third = ParseDevice("cuda:3");
-  ASSERT_TRUE(third.ok());
+  ASSERT_THAT(third, IsOk());
   EXPECT_EQ(third->index, 3);
   EXPECT_EQ(third->canonical, "cuda:3");
 }

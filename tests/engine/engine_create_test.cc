@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "service/engine/engine.h"
 #include "tests/engine/golden_cases.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::engine {
 namespace {
@@ -19,6 +20,7 @@ using ::explainer::engine::testing::EngineData;
 using ::explainer::engine::testing::LoadGoldenCases;
 using ::explainer::engine::testing::MaxAbsDiff;
 using ::explainer::engine::testing::TinyBundle;
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 absl::Status CreateStatus(const std::string& path, const std::string& device = "cpu") {
@@ -139,7 +141,7 @@ TEST(EngineCreateTest, CudaRunsWhereItExistsAndIsAClearErrorElsewhere) {
     batch.push_back(item);
   }
   absl::StatusOr<std::vector<EngineResult>> results = (*engine)->Run(batch);
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   double worst_prob = 0.0, worst_cam = 0.0;
   for (size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ((*results)[i].explained_index, cases[i].explained_index) << i;

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/golden_cases.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::engine {
 namespace {
@@ -19,6 +20,7 @@ using ::explainer::engine::testing::GoldenCase;
 using ::explainer::engine::testing::LoadGoldenCases;
 using ::explainer::engine::testing::MaxAbsDiff;
 using ::explainer::engine::testing::TinyBundle;
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
@@ -34,7 +36,7 @@ class EngineTest : public ::testing::Test {
     options.model_path = TinyBundle();
     options.intra_op_threads = 2;
     absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
-    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_THAT(engine, IsOk());
     engine_ = std::move(engine).value().release();
     cases_ = new std::vector<GoldenCase>(LoadGoldenCases());
   }
@@ -96,7 +98,7 @@ TEST_F(EngineTest, EachItemMatchesTheIndependentGradCam) {
     SCOPED_TRACE(::testing::Message() << "golden case " << i);
     const EngineItem item = ItemOf((*cases_)[i]);
     absl::StatusOr<std::vector<EngineResult>> results = engine_->Run({&item, 1});
-    ASSERT_TRUE(results.ok()) << results.status();
+    ASSERT_THAT(results, IsOk());
     ASSERT_EQ(results->size(), 1u);
     const auto [prob_diff, cam_diff] = ExpectMatchesGolden((*results)[0], (*cases_)[i]);
     worst_prob = std::max(worst_prob, prob_diff);
@@ -112,7 +114,7 @@ TEST_F(EngineTest, ABatchGivesWhatSingleItemsGive) {
   std::vector<EngineItem> batch;
   for (const GoldenCase& c : *cases_) batch.push_back(ItemOf(c));
   absl::StatusOr<std::vector<EngineResult>> results = engine_->Run(batch);
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   ASSERT_EQ(results->size(), cases_->size());
   double worst_prob = 0.0, worst_cam = 0.0;
   for (size_t i = 0; i < cases_->size(); ++i) {
@@ -121,7 +123,7 @@ TEST_F(EngineTest, ABatchGivesWhatSingleItemsGive) {
     worst_prob = std::max(worst_prob, prob_diff);
     worst_cam = std::max(worst_cam, cam_diff);
     absl::StatusOr<std::vector<EngineResult>> single = engine_->Run({&batch[i], 1});
-    ASSERT_TRUE(single.ok()) << single.status();
+    ASSERT_THAT(single, IsOk());
     EXPECT_LE(MaxAbsDiff((*single)[0].probabilities, (*results)[i].probabilities), 1e-6);
     EXPECT_LE(MaxAbsDiff((*single)[0].cam, (*results)[i].cam), 1e-5);
   }
@@ -138,7 +140,7 @@ TEST_F(EngineTest, TheRequestedClassIsExplainedNotThePrediction) {
   predicted.target_class.reset();
   absl::StatusOr<std::vector<EngineResult>> results =
       engine_->Run(std::vector<EngineItem>{requested, predicted});
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   EXPECT_EQ((*results)[0].explained_index, *golden.target_class);
   EXPECT_EQ((*results)[1].explained_index, golden.predicted_index);
   EXPECT_EQ((*results)[0].predicted_index, (*results)[1].predicted_index);
@@ -165,7 +167,7 @@ TEST_F(EngineTest, AMixedBatchExplainsOnlyTheItemsThatAsk) {
   std::vector<EngineItem> batch;
   for (size_t i = 0; i < cases_->size(); ++i) batch.push_back(ItemOf((*cases_)[i], i % 2 == 0));
   absl::StatusOr<std::vector<EngineResult>> results = engine_->Run(batch);
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   for (size_t i = 0; i < cases_->size(); ++i) {
     SCOPED_TRACE(::testing::Message() << "case " << i);
     if (i % 2 == 0) {
@@ -181,7 +183,7 @@ TEST_F(EngineTest, AMixedBatchExplainsOnlyTheItemsThatAsk) {
 
 TEST_F(EngineTest, AnEmptyBatchGivesNoResults) {
   absl::StatusOr<std::vector<EngineResult>> results = engine_->Run({});
-  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(results, IsOk());
   EXPECT_TRUE(results->empty());
 }
 
