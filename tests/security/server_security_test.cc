@@ -27,12 +27,14 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::security {
 namespace {
 
 namespace fs = std::filesystem;
+using ::explainer::testing::IsOk;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -147,7 +149,7 @@ std::unique_ptr<TestServer> StartServer(const SecurityOptions& options) {
   (void)reflection_plugin;
   auto test = std::make_unique<TestServer>();
   absl::StatusOr<std::unique_ptr<ServerSecurity>> security = ServerSecurity::Create(options);
-  EXPECT_TRUE(security.ok()) << security.status();
+  EXPECT_THAT(security, IsOk());
   if (!security.ok()) return nullptr;
   test->security = *std::move(security);
   grpc::ServerBuilder builder;
@@ -208,7 +210,7 @@ TEST(CheckTlsFilesTest, RefusesHalfwayFlags) {
 
 TEST(CheckTlsFilesTest, NamesTheFileAndTheProblem) {
   TlsOptions options{Pki::File("server.pem"), Pki::File("server.key"), ""};
-  EXPECT_TRUE(CheckTlsFiles(options).ok()) << CheckTlsFiles(options);
+  EXPECT_THAT(CheckTlsFiles(options), IsOk());
 
   options.key_file = Pki::File("client.key");
   EXPECT_EQ(CheckTlsFiles(options).message(),
@@ -239,7 +241,7 @@ TEST(CheckTlsFilesTest, NamesTheFileAndTheProblem) {
 TEST(TokenFileTest, ParsesNamesCommentsAndBlankLines) {
   absl::StatusOr<std::vector<TokenEntry>> entries =
       ParseTokenFile("# callers\n\nalice: s3cret-a\n  bob:s3cret-b  \n");
-  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(entries, IsOk());
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[0].name, "alice");
   EXPECT_EQ((*entries)[0].digest, Sha256("s3cret-a"));
@@ -263,7 +265,7 @@ TEST(TokenAuthTest, ChecksBearerTokens) {
   const fs::path file = Pki::Dir() / "tokens_check.txt";
   WriteAll(file, "alice:token-a\n");
   absl::StatusOr<std::unique_ptr<TokenAuth>> auth = TokenAuth::Load(file.string());
-  ASSERT_TRUE(auth.ok()) << auth.status();
+  ASSERT_THAT(auth, IsOk());
   EXPECT_EQ((*auth)->Check("Bearer token-a").caller, "alice");
   EXPECT_TRUE((*auth)->Check("bearer token-a").ok);
   EXPECT_EQ((*auth)->Check("Bearer token-b").reason, "unknown token");
@@ -497,7 +499,7 @@ TEST(AuditLogTest, ReopensAfterRenameAndOnRequest) {
   const fs::path log = Pki::Dir() / "rotate.jsonl";
   fs::remove(log);
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(log.string());
-  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_THAT(audit, IsOk());
   AuditRecord record;
   record.event = "item";
   record.rpc = "first";
