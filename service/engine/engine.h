@@ -39,7 +39,6 @@ class Engine : public ModelRunner {
 
   // The CUDA caching allocator's figures for the engine's device; nullopt on the CPU
   // and in builds without LibTorch CUDA. Thread-safe.
-  using DeviceMemory = engine::DeviceMemory;  // the old spelling, until the server moves
   std::optional<DeviceMemory> device_memory() const override;
 
   // Runs one batch (for the items that ask for an explanation, the pytorch-grad-cam

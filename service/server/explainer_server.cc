@@ -85,9 +85,9 @@ absl::Status CheckAddress(const std::string& address) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
-    const ServerOptions& options) {
-  RETURN_IF_ERROR(CheckAddress(options.address));  // before the slow model load
-  RETURN_IF_ERROR(security::ServerSecurity::Check(options.security));
+    const ServerOptions& options, const engine::ModelLoader& load_model) {
+  EXPLAINER_RETURN_IF_ERROR(CheckAddress(options.address));  // before the slow model load
+  EXPLAINER_RETURN_IF_ERROR(security::ServerSecurity::Check(options.security));
   engine::EngineOptions engine_options;
   engine_options.model_path = options.model_path;
   engine_options.device = options.device;
@@ -96,25 +96,16 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::Start(
   engine_options.intra_op_threads =
       PlanThreads(AvailableCores(), options.device, options.intra_op_threads, options.workers)
           .intra_op_threads;
-  absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
-      engine::Engine::Create(engine_options);
-  if (!engine.ok()) {
-    // The engine's message names the bundle and what is wrong with it.
-    return absl::Status(engine.status().code(), absl::StrCat("cannot load the model: ",
-                                                             engine.status().message()));
-  }
-  std::unique_ptr<ExplainerServer> server(
-      new ExplainerServer(options, (*engine)->device()));
-  engine::Engine* raw = engine->get();
+  // The loader's message names the bundle and what is wrong with it.
+  EXPLAINER_ASSIGN_OR_RETURN(std::unique_ptr<engine::ModelRunner> model,
+                             load_model(engine_options), "cannot load the model");
+  std::unique_ptr<ExplainerServer> server(new ExplainerServer(options, model->device()));
+  engine::ModelRunner* raw = model.get();
   if (options.metrics != nullptr) {
-    options.metrics->SetDeviceMemorySource([raw]() -> std::optional<DeviceMemory> {
-      const std::optional<engine::Engine::DeviceMemory> memory = raw->device_memory();
-      if (!memory.has_value()) return std::nullopt;
-      return DeviceMemory{memory->allocated_bytes, memory->reserved_bytes};
-    });
+    options.metrics->SetDeviceMemorySource([raw] { return raw->device_memory(); });
   }
-  server->engine_ = std::move(*engine);
-  RETURN_IF_ERROR(server->Init(
+  server->model_ = std::move(model);
+  EXPLAINER_RETURN_IF_ERROR(server->Init(
       raw->spec(),
       [raw](absl::Span<const engine::EngineItem> batch) { return raw->Run(batch); }));
   return server;
@@ -125,7 +116,7 @@ absl::StatusOr<std::unique_ptr<ExplainerServer>> ExplainerServer::StartWithRunne
     BatchRunner runner) {
   std::unique_ptr<ExplainerServer> server(
       new ExplainerServer(options, std::move(device)));
-  RETURN_IF_ERROR(server->Init(std::move(spec), std::move(runner)));
+  EXPLAINER_RETURN_IF_ERROR(server->Init(std::move(spec), std::move(runner)));
   return server;
 }
 
@@ -139,13 +130,13 @@ ExplainerServer::~ExplainerServer() {
 }
 
 absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
-  RETURN_IF_ERROR(CheckAddress(options_.address));
+  EXPLAINER_RETURN_IF_ERROR(CheckAddress(options_.address));
   model_info_ = MakeModelInfo(spec, device_, options_);
   // Hashed once at load (not by the engine): ModelInfo, audit lines and DICOM SRs name it.
   if (absl::StatusOr<std::string> hash = security::FileSha256(options_.model_path); hash.ok()) {
     model_info_.set_bundle_sha256(*hash);
   }
-  ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(options_.security));
+  EXPLAINER_ASSIGN_OR_RETURN(security_, security::ServerSecurity::Create(options_.security));
   admission_ = std::make_unique<Admission>(options_.admission);
   pool_ = std::make_unique<WorkerPool>(
       PlanThreads(AvailableCores(), options_.device, options_.intra_op_threads, options_.workers)
@@ -225,7 +216,7 @@ absl::Status ExplainerServer::Init(engine::ModelSpec spec, BatchRunner runner) {
   health->SetServingStatus(v1::Explainer::service_full_name(), false);
   health->SetServingStatus(false);
 
-  RETURN_IF_ERROR(WarmUp());
+  EXPLAINER_RETURN_IF_ERROR(WarmUp());
   health->SetServingStatus(true);
   if (options_.stall_threshold > absl::ZeroDuration()) {
     watchdog_ = std::thread([this] { WatchForStalls(); });
@@ -293,11 +284,7 @@ absl::Status ExplainerServer::WarmUp() {
                      done.Notify();
                    });
   done.WaitForNotification();
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat("warm-up batch failed: ", status.message()));
-  }
-  return absl::OkStatus();
+  return common::Annotate(status, "warm-up batch failed");
 }
 
 void ExplainerServer::Shutdown() {

@@ -1,4 +1,4 @@
-// The whole server: engine, worker pool, batcher, gRPC with the Explainer, health and
+// The whole server: model, worker pool, batcher, gRPC with the Explainer, health and
 // reflection services. Owns start-up (load, listen, warm up, SERVING) and graceful
 // shutdown; server_main.cc only adds flags and signals, so tests run the real thing.
 #ifndef EXPLAINER_SERVICE_SERVER_EXPLAINER_SERVER_H_
@@ -15,7 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "explainer/v1/explainer.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 #include "service/engine/model_spec.h"
 #include "service/security/server_security.h"
 #include "service/server/admission.h"
@@ -29,11 +29,13 @@ namespace explainer::server {
 
 class ExplainerServer {
  public:
-  // Loads options.model_path on options.device, listens on options.address, runs one
-  // warm-up batch through the engine, then reports SERVING on the health service.
-  // Errors say what failed: the model (engine's message), the address, the warm-up.
+  // Loads options.model_path on options.device with `load_model` (engine::LoadModel in
+  // the binary: the server library itself never links LibTorch), listens on
+  // options.address, runs one warm-up batch through the model, then reports SERVING on
+  // the health service. Errors say what failed: the model (the loader's message), the
+  // address, the warm-up.
   static absl::StatusOr<std::unique_ptr<ExplainerServer>> Start(
-      const ServerOptions& options);
+      const ServerOptions& options, const engine::ModelLoader& load_model);
 
   // The same server around any batch runner and model spec instead of a model file
   // (tests use fakes; no LibTorch needed).
@@ -100,7 +102,7 @@ class ExplainerServer {
 
   // Declared in dependency order: destroyed bottom-up, after Shutdown() has stopped
   // gRPC, so no call can reach a pipeline part that is gone.
-  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<engine::ModelRunner> model_;
   std::unique_ptr<security::ServerSecurity> security_;  // outlives the gRPC server
   std::unique_ptr<Admission> admission_;  // outlives every ticket
   std::unique_ptr<WorkerPool> pool_;

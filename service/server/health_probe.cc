@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -71,8 +72,7 @@ absl::StatusOr<int> ProbeHealth(const std::string& target, const std::string& se
   absl::StatusOr<int> health = CheckHealth(channel, service, timeout);
   if (!health.ok() && health.status().code() != absl::StatusCode::kInvalidArgument) {
     // Name the server: the probe's output is read by people and container runtimes.
-    return absl::Status(health.status().code(),
-                        absl::StrCat(target, ": ", health.status().message()));
+    return common::Annotate(health.status(), target);
   }
   return health;
 }

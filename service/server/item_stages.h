@@ -18,7 +18,7 @@
 #include "common/preprocess.h"
 #include "explainer/v1/explainer.pb.h"
 #include "opencv2/core.hpp"
-#include "service/engine/engine.h"
+#include "service/engine/engine_api.h"
 #include "service/engine/model_spec.h"
 #include "service/server/batcher.h"
 #include "service/server/dicom_stage.h"

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpc/support/log.h"
+#include "service/engine/engine.h"
 #include "service/server/explainer_server.h"
 #include "service/server/health_probe.h"
 #include "service/server/idle_memory_trimmer.h"
@@ -339,7 +340,7 @@ int Main(int argc, char** argv) {
     options->metrics = metrics.get();
   }
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
-      ExplainerServer::Start(*options);
+      ExplainerServer::Start(*options, engine::LoadModel);  // LibTorch enters here
   if (!server.ok()) {
     std::cerr << "explainer-server: " << server.status().message();
     if (absl::GetFlag(FLAGS_model).empty() && std::getenv("EXPLAINER_MODEL") == nullptr &&

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "opencv2/imgcodecs.hpp"
+#include "service/engine/engine.h"
 #include "service/server/explainer_server.h"
 #include "tests/server/test_support.h"
 #include "tests/test_paths.h"
@@ -86,7 +87,7 @@ class ExplainerServerEngineTest : public ::testing::Test {
     options.max_batch_size = 4;
     options.batch_delay = absl::Milliseconds(2);
     absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
-        ExplainerServer::Start(options);
+        ExplainerServer::Start(options, engine::LoadModel);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
   }
