@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the unit tests under sanitizers, printing how long each stage took:
 #   asan  build-asan/: -fsanitize=address,undefined (gcc, -O1): common_tests,
-#         server_tests, client_tests, gallery_tests and the three fuzz replays.
+#         server_tests, server_engine_tests, client_tests, gallery_tests and the three
+#         fuzz replays.
 #   tsan  build-tsan/: -fsanitize=thread (gcc, -O1): server_tests' concurrent parts
 #         that run on our own threads: the batcher, the worker pool and the item
 #         processor. Not yet: the in-process gRPC server tests (ExplainerServer*): gRPC
@@ -76,15 +77,16 @@ asan() {
   local dir=build-asan rc=0
   stage "asan: configure + build (-j$JOBS)" bash -c "
     $(declare -f configure); configure $dir address,undefined &&
-    cmake --build $dir -j$JOBS --target common_tests server_tests client_tests \
-      gallery_tests ${FUZZ_REPLAYS[*]/%/_fuzz_replay}" || return 1
-  # LibTorch (linked by server_tests through the engine) needs nothing special: gcc's
+    cmake --build $dir -j$JOBS --target common_tests server_tests server_engine_tests \
+      client_tests gallery_tests ${FUZZ_REPLAYS[*]/%/_fuzz_replay}" || return 1
+  # LibTorch (linked by server_engine_tests through the engine) needs nothing special: gcc's
   # ASan runtime comes first in the link, and no ODR or leak report comes from it.
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:suppressions=$SUPP/asan.supp"
   export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$SUPP/ubsan.supp"
   stage "asan: common_tests" run_tests $dir tests/common/common_tests || rc=1
   stage "asan: server_tests" run_tests $dir tests/server/server_tests || rc=1
+  stage "asan: server_engine_tests" run_tests $dir tests/server/server_engine_tests || rc=1
   stage "asan: client_tests" run_tests $dir tests/client/client_tests || rc=1
   stage "asan: gallery_tests" run_tests $dir tests/client/gallery/gallery_tests || rc=1
   for t in "${FUZZ_REPLAYS[@]}"; do
