@@ -15,7 +15,6 @@
 #include "client/core/item_exchange.h"
 #include "client/core/session.h"
 #include "client/exit_codes.h"
-#include "client/file_io.h"
 #include "client/image_walker.h"
 #include "client/item_outputs.h"
 #include "client/progress.h"
@@ -40,12 +39,8 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
     return found.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;
   }
   const std::vector<ImageItem>& items = *found;
-  if (absl::Status folder = CreateOutputFolder(options.out_dir); !folder.ok()) {
-    PrintError(err, folder.message());
-    return kExitFailed;
-  }
 
-  SessionStart opened = StartSession(options.connection, options.explain);
+  SessionStart opened = StartSession(options.out_dir, options.connection, options.explain);
   if (!opened.session) {
     PrintError(err, opened.error);
     return opened.exit_code;

@@ -8,6 +8,7 @@
 #include "client/balanced_explainer.h"
 #include "client/connection.h"
 #include "client/exit_codes.h"
+#include "client/file_io.h"
 
 namespace explainer::client {
 
@@ -79,8 +80,14 @@ std::string Session::DescribeError(const absl::Status& status) const {
   return DescribeCallError(status, options_);
 }
 
-SessionStart StartSession(const ConnectionOptions& connection, const ExplainSettings& settings) {
+SessionStart StartSession(const std::string& out_dir, const ConnectionOptions& connection,
+                          const ExplainSettings& settings) {
   SessionStart start;
+  if (absl::Status folder = CreateOutputFolder(out_dir); !folder.ok()) {
+    start.exit_code = kExitFailed;
+    start.error = std::string(folder.message());
+    return start;
+  }
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(connection);
   if (!session.ok()) {
     start.exit_code = kExitServer;

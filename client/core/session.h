@@ -67,16 +67,18 @@ class Session {
   const std::vector<std::string> class_names_;
 };
 
-// What a streaming command starts with: its session and the options every request
-// carries; or, when either fails, the message to print and the exit status
-// (kExitServer: not reached or no model info; kExitUsage: options the model refuses).
+// What a streaming command starts with: its output folder (created), its session
+// and the options every request carries; or, when one fails, the message to print
+// and the exit status (kExitFailed: no output folder; kExitServer: not reached or
+// no model info; kExitUsage: options the model refuses).
 struct SessionStart {
   std::unique_ptr<Session> session;
   explainer::v1::ExplainOptions request_options;
   int exit_code = 0;
   std::string error;
 };
-SessionStart StartSession(const ConnectionOptions& connection, const ExplainSettings& settings);
+SessionStart StartSession(const std::string& out_dir, const ConnectionOptions& connection,
+                          const ExplainSettings& settings);
 
 }  // namespace explainer::client
 

@@ -12,7 +12,6 @@
 #include "absl/time/clock.h"
 #include "client/core/session.h"
 #include "client/exit_codes.h"
-#include "client/file_io.h"
 #include "client/gallery/comparison_picks.h"
 #include "client/gallery/comparison_render.h"
 #include "client/gallery/explanation_pass.h"
@@ -55,11 +54,7 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
     PrintError(err, read.message());
     return read.code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;
   }
-  if (absl::Status folder = CreateOutputFolder(options.out_dir); !folder.ok()) {
-    PrintError(err, folder.message());
-    return kExitFailed;
-  }
-  SessionStart opened = StartSession(options.connection, options.explain);
+  SessionStart opened = StartSession(options.out_dir, options.connection, options.explain);
   if (!opened.session) {
     PrintError(err, opened.error);
     return opened.exit_code;
