@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 
 namespace explainer::security {
 namespace {
@@ -124,20 +125,16 @@ absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::Load(const std::string& pa
     return absl::FailedPreconditionError(
         absl::StrCat("--auth_tokens ", path, ": cannot read: ", std::strerror(errno)));
   }
-  absl::StatusOr<std::string> text = ReadText(path);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<std::vector<TokenEntry>> entries = ParseTokenFile(*text);
-  if (!entries.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--auth_tokens ", path, ": ", entries.status().message()));
-  }
-  if (entries->empty()) {
+  EXPLAINER_ASSIGN_OR_RETURN(const std::string text, ReadText(path));
+  EXPLAINER_ASSIGN_OR_RETURN(std::vector<TokenEntry> entries, ParseTokenFile(text),
+                             "--auth_tokens ", path);
+  if (entries.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--auth_tokens ", path, ": no name:token line (every call would be refused)"));
   }
   std::unique_ptr<TokenAuth> auth(new TokenAuth(path, reload_check_interval));
   absl::MutexLock lock(&auth->mu_);
-  auth->entries_ = std::make_shared<const std::vector<TokenEntry>>(*std::move(entries));
+  auth->entries_ = std::make_shared<const std::vector<TokenEntry>>(std::move(entries));
   auth->loaded_ = FileId{static_cast<long long>(info.st_ino), static_cast<long long>(info.st_size),
                          static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL +
                              info.st_mtim.tv_nsec};

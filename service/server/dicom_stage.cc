@@ -6,16 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/dicom_decode.h"
+#include "common/status_macros.h"
 #include "service/engine/cam_method.h"
 
 namespace explainer::server {
-namespace {
-
-absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
-}
-
-}  // namespace
 
 absl::StatusOr<common::DicomVoi> DicomVoiFromProto(const v1::ExplainOptions& options) {
   common::DicomVoi voi;
@@ -74,13 +68,11 @@ absl::StatusOr<std::optional<DicomOutputPlan>> PlanDicomOutput(const v1::Explain
     return absl::InvalidArgumentError(absl::StrCat("options.method: unknown CAM method ", method));
   }
   DicomOutputPlan plan;
-  if (absl::Status root = common::CheckDicomUidRoot(options.dicom_output().uid_root());
-      !root.ok()) {
-    return Prefixed(absl::StrCat(kField, ".uid_root"), root);
-  }
+  EXPLAINER_RETURN_IF_ERROR(common::CheckDicomUidRoot(options.dicom_output().uid_root()), kField,
+                            ".uid_root");
   plan.uid_root = options.dicom_output().uid_root();
   absl::StatusOr<common::DicomSource> source = common::ReadDicomSource(request.image());
-  if (!source.ok()) return Prefixed("image", source.status());
+  if (!source.ok()) return common::Annotate(source.status(), "image");
   plan.source = *std::move(source);
   plan.method = methods[method].name;
   plan.bundle_sha256 = bundle_sha256;

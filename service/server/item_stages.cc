@@ -23,11 +23,6 @@ namespace {
 
 float ToMs(absl::Duration d) { return static_cast<float>(absl::ToDoubleMilliseconds(d)); }
 
-// Keeps the code, puts the field at fault in front of the message.
-absl::Status WithPrefix(absl::string_view prefix, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
-}
-
 // A failure after the engine is never the client's fault.
 absl::Status PostprocessError(absl::string_view what, const absl::Status& status) {
   return absl::InternalError(
@@ -81,10 +76,9 @@ absl::Status ValidateOptions(const v1::ExplainOptions& options,
                              const engine::ModelSpec& spec) {
   engine::CamOptions cam;
   engine::FaithfulnessOptions faithfulness;
-  RETURN_IF_ERROR(CamOptionsFromProto(options, &cam, &faithfulness));
+  EXPLAINER_RETURN_IF_ERROR(CamOptionsFromProto(options, &cam, &faithfulness));
   if (!options.skip_explanation()) {
-    RETURN_IF_ERROR(
-        WithPrefix("options: ", engine::ValidateCamOptions(cam, faithfulness, spec)));
+    EXPLAINER_RETURN_IF_ERROR(engine::ValidateCamOptions(cam, faithfulness, spec), "options");
   }
   const int classes = static_cast<int>(spec.class_names.size());
   if (options.has_target_class() &&
@@ -118,14 +112,14 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
                                          const engine::ModelSpec& spec,
                                          const ItemLimits& limits, absl::Time received) {
   const v1::ExplainOptions& options = request.options();
-  RETURN_IF_ERROR(ValidateOptions(options, spec));
+  EXPLAINER_RETURN_IF_ERROR(ValidateOptions(options, spec));
 
   PreparedItem item;
   item.request_id = request.request_id();
   item.received = received;
   if (options.has_target_class()) item.target_class = options.target_class();
   item.explain = !options.skip_explanation();
-  RETURN_IF_ERROR(CamOptionsFromProto(options, &item.cam, &item.faithfulness));
+  EXPLAINER_RETURN_IF_ERROR(CamOptionsFromProto(options, &item.cam, &item.faithfulness));
   if (options.iou_thresholds_size() > 0) {
     item.thresholds.assign(options.iou_thresholds().begin(),
                            options.iou_thresholds().end());
@@ -148,14 +142,14 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   absl::Time start = absl::Now();
   common::DecodeOptions decode_options;
   decode_options.max_pixels = limits.max_image_pixels;
-  ASSIGN_OR_RETURN(decode_options.dicom_voi, DicomVoiFromProto(options));
-  ASSIGN_OR_RETURN(item.dicom_output, PlanDicomOutput(request, limits.bundle_sha256));
+  EXPLAINER_ASSIGN_OR_RETURN(decode_options.dicom_voi, DicomVoiFromProto(options));
+  EXPLAINER_ASSIGN_OR_RETURN(item.dicom_output, PlanDicomOutput(request, limits.bundle_sha256));
   const int min_side = limits.fast_decode && !item.return_overlay_png
                            ? std::max(spec.input_size.width, spec.input_size.height)
                            : 0;
   absl::StatusOr<common::DecodedImage> decoded =
       common::DecodeImageReduced(request.image(), min_side, decode_options);
-  if (!decoded.ok()) return WithPrefix("image: ", decoded.status());
+  if (!decoded.ok()) return common::Annotate(decoded.status(), "image");
   cv::Mat* const rgb = &decoded->rgb;  // full size unless --decode=fast reduced it
   item.original_width = decoded->full_size.width;
   item.original_height = decoded->full_size.height;
@@ -164,14 +158,14 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
   start = absl::Now();
   absl::StatusOr<common::ModelInput> input =
       common::Preprocess(*rgb, spec.input_size, spec.normalization);
-  if (!input.ok()) return WithPrefix("image: ", input.status());
+  if (!input.ok()) return common::Annotate(input.status(), "image");
   item.input = std::move(*input);
 
   // The annotation only feeds the report, which needs the CAM.
   if (item.explain && !request.annotation_json().empty()) {
     absl::StatusOr<common::LabelMeAnnotation> annotation =
         common::ParseLabelMe(request.annotation_json(), limits.annotation);
-    if (!annotation.ok()) return WithPrefix("annotation_json: ", annotation.status());
+    if (!annotation.ok()) return common::Annotate(annotation.status(), "annotation_json");
     common::ShapeFilter filter;
     filter.labels.assign(options.annotation_labels().begin(),
                          options.annotation_labels().end());
@@ -180,7 +174,7 @@ absl::StatusOr<PreparedItem> PrepareItem(const v1::ExplainRequest& request,
     absl::StatusOr<common::AnnotationMask> mask =
         common::RasterizeAnnotation(*annotation, decoded->full_size, filter,
                                     limits.annotation);
-    if (!mask.ok()) return WithPrefix("annotation_json: ", mask.status());
+    if (!mask.ok()) return common::Annotate(mask.status(), "annotation_json");
     // Same nearest-neighbour resize ScoreHeatmap applies; a same-size mask then
     // passes through it unchanged, so the report is identical.
     cv::Mat small;
