@@ -10,12 +10,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
 
 using ::explainer::server::testing::FakeSpec;
 using ::explainer::server::testing::PngBytes;
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 
 AdmissionOptions Limits(int items, int64_t bytes) {
@@ -38,21 +40,21 @@ TEST(AdmissionTest, ItemLimitRefusesWithTheFlagName) {
             "server busy: 2 items in flight, limit 2 (--max_inflight_items)");
   a->Reset();  // an answer left: room again
   EXPECT_EQ(admission.items_in_flight(), 1);
-  EXPECT_TRUE(admission.TryAdmit(10).ok());
+  EXPECT_THAT(admission.TryAdmit(10), IsOk());
 }
 
 TEST(AdmissionTest, StreamLimitRefusesWithTheFlagName) {
   AdmissionOptions options = Limits(2, 1 << 20);
   options.max_streams = 2;
   Admission admission(options);
-  EXPECT_TRUE(admission.TryOpenStream().ok());
-  EXPECT_TRUE(admission.TryOpenStream().ok());
+  EXPECT_THAT(admission.TryOpenStream(), IsOk());
+  EXPECT_THAT(admission.TryOpenStream(), IsOk());
   const absl::Status third = admission.TryOpenStream();
   EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(third.message(), "server busy: 2 streams open, limit 2 (--max_streams)");
   admission.CloseStream();
   EXPECT_EQ(admission.open_streams(), 1);
-  EXPECT_TRUE(admission.TryOpenStream().ok());
+  EXPECT_THAT(admission.TryOpenStream(), IsOk());
 
   Admission unlimited(Limits(2, 1 << 20));  // max_streams 0: no limit
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(unlimited.TryOpenStream().ok());
@@ -61,7 +63,7 @@ TEST(AdmissionTest, StreamLimitRefusesWithTheFlagName) {
 TEST(AdmissionTest, ByteLimitRefusesWithTheFlagName) {
   Admission admission(Limits(100, 1000));
   absl::StatusOr<Admission::Ticket> a = admission.TryAdmit(600);
-  ASSERT_TRUE(a.ok());
+  ASSERT_THAT(a, IsOk());
   absl::StatusOr<Admission::Ticket> b = admission.TryAdmit(500);
   EXPECT_EQ(b.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(b.status().message(),
@@ -73,7 +75,7 @@ TEST(AdmissionTest, ByteLimitRefusesWithTheFlagName) {
 TEST(AdmissionTest, AnItemBiggerThanTheWholeBudgetGetsInAlone) {
   Admission admission(Limits(100, 1000));
   absl::StatusOr<Admission::Ticket> big = admission.TryAdmit(5000);
-  ASSERT_TRUE(big.ok());
+  ASSERT_THAT(big, IsOk());
   EXPECT_FALSE(admission.TryAdmit(1).ok());
 }
 
@@ -141,7 +143,7 @@ TEST(AdmissionTest, LeastServedWaiterGoesFirst) {
 TEST(AdmissionTest, MovedTicketReleasesOnce) {
   Admission admission(Limits(1, 100));
   absl::StatusOr<Admission::Ticket> a = admission.TryAdmit(10);
-  ASSERT_TRUE(a.ok());
+  ASSERT_THAT(a, IsOk());
   Admission::Ticket moved = std::move(*a);
   EXPECT_FALSE(a->valid());
   EXPECT_TRUE(moved.valid());

@@ -15,10 +15,12 @@
 #include "common/preprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::Le;
@@ -252,7 +254,7 @@ TEST(BatcherTest, RunnerErrorReachesEveryItemOfThatBatchOnly) {
 
   EXPECT_THAT(runner.batches(),
               ElementsAre(ElementsAre(0), ElementsAre(1, 2, 3, 4), ElementsAre(5)));
-  EXPECT_TRUE(answers.status(0).ok());
+  EXPECT_THAT(answers.status(0), IsOk());
   for (int i = 1; i < 5; ++i) {
     EXPECT_EQ(answers.status(i).code(), absl::StatusCode::kInternal) << i;
     EXPECT_EQ(answers.status(i).message(), "fake engine failed on this batch");

@@ -26,6 +26,7 @@
 #include "service/server/explainer_server.h"
 #include "service/server/item_stages.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
@@ -33,6 +34,7 @@ namespace {
 using ::explainer::server::testing::FakeRun;
 using ::explainer::server::testing::FakeSpec;
 using ::explainer::server::testing::PngBytes;
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 constexpr const char* kStudyUid = "1.2.826.0.1.3680043.10.1188.77.1";
@@ -129,20 +131,20 @@ class DicomStageTest : public ::testing::Test {
 TEST_F(DicomStageTest, VoiChoiceReachesTheDecoder) {
   ItemLimits limits;
   absl::StatusOr<PreparedItem> own = PrepareItem(Request(dicom_), FakeSpec(), limits);
-  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_THAT(own, IsOk());
   v1::ExplainRequest second = Request(dicom_);
   second.mutable_options()->mutable_dicom_voi()->set_window_number(2);
   absl::StatusOr<PreparedItem> narrow = PrepareItem(second, FakeSpec(), limits);
-  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  ASSERT_THAT(narrow, IsOk());
   EXPECT_GT(cv::norm(own->input.chw, narrow->input.chw, cv::NORM_INF), 0.5);
   // The same as the common decoder with that choice.
   common::DecodeOptions options;
   options.dicom_voi = {common::DicomVoi::Kind::kWindow, 2};
   absl::StatusOr<cv::Mat> expected = common::DecodeImage(dicom_, options);
-  ASSERT_TRUE(expected.ok()) << expected.status();
+  ASSERT_THAT(expected, IsOk());
   absl::StatusOr<common::ModelInput> input =
       common::Preprocess(*expected, FakeSpec().input_size, FakeSpec().normalization);
-  ASSERT_TRUE(input.ok());
+  ASSERT_THAT(input, IsOk());
   EXPECT_EQ(input->chw, narrow->input.chw);
 }
 
@@ -190,7 +192,7 @@ TEST_F(DicomStageTest, ServerReturnsObjectsWhoseSrCarriesTheBundleHash) {
   options.model_path = bundle;
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
       ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", FakeRun);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   std::unique_ptr<v1::Explainer::Stub> stub = v1::Explainer::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials()));
 
@@ -207,18 +209,18 @@ TEST_F(DicomStageTest, ServerReturnsObjectsWhoseSrCarriesTheBundleHash) {
   const v1::DicomObjects& dicom = response.result().dicom();
 
   absl::StatusOr<common::DicomHeader> sc = common::ReadDicomHeader(dicom.overlay_sc());
-  ASSERT_TRUE(sc.ok()) << sc.status();
+  ASSERT_THAT(sc, IsOk());
   EXPECT_EQ(sc->study_instance_uid, kStudyUid);
   EXPECT_EQ(sc->sop_instance_uid, dicom.overlay_sop_instance_uid());
   EXPECT_EQ(sc->sop_instance_uid.rfind(absl::StrCat(kRoot, "."), 0), 0u);
   absl::StatusOr<cv::Mat> png_pixels = common::DecodeImage(response.result().overlay_png());
-  ASSERT_TRUE(png_pixels.ok()) << png_pixels.status();
+  ASSERT_THAT(png_pixels, IsOk());
   // The SC is RGB (the radiograph decoder takes only grey), so DCMTK renders it.
   const std::string sc_path = dir_ + "/sc.dcm";
   std::ofstream(sc_path, std::ios::binary) << dicom.overlay_sc();
   Shell(absl::StrCat("dcm2pnm +on ", sc_path, " ", dir_, "/sc.png 2>&1"));
   absl::StatusOr<cv::Mat> rendered = common::DecodeImage(ReadAll(dir_ + "/sc.png"));
-  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  ASSERT_THAT(rendered, IsOk());
   EXPECT_EQ(cv::norm(*rendered, *png_pixels, cv::NORM_INF), 0);
 
   const std::string sr = dsrdump(dicom.sr());

@@ -24,6 +24,7 @@
 #include "service/engine/engine.h"
 #include "service/server/explainer_server.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::server {
@@ -32,6 +33,7 @@ namespace {
 using ::explainer::server::testing::HealthStatus;
 using ::explainer::server::testing::LabelMeJson;
 using ::explainer::server::testing::PngBytes;
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::StartsWith;
 
@@ -88,7 +90,7 @@ class ExplainerServerEngineTest : public ::testing::Test {
     options.batch_delay = absl::Milliseconds(2);
     absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
         ExplainerServer::Start(options, engine::LoadModel);
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk());
     server_ = server->release();
   }
   static void TearDownTestSuite() {

@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
@@ -32,6 +33,7 @@ using ::explainer::server::testing::LabelMeJson;
 using ::explainer::server::testing::PickFreePort;
 using ::explainer::server::testing::PngBytes;
 using ::explainer::server::testing::ReflectedServices;
+using ::explainer::testing::IsOk;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::StartsWith;
@@ -113,7 +115,7 @@ class ExplainerServerTest : public ::testing::Test {
   void Start(ServerOptions options = TestOptions()) {
     absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
         ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", runner_.AsRunner());
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk());
     server_ = std::move(*server);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
@@ -163,7 +165,7 @@ TEST_F(ExplainerServerTest, StartupLineHealthAndReflection) {
   EXPECT_EQ(HealthStatus(channel_, "no.such.Service").status().code(),
             absl::StatusCode::kNotFound);
   absl::StatusOr<std::vector<std::string>> services = ReflectedServices(channel_);
-  ASSERT_TRUE(services.ok()) << services.status();
+  ASSERT_THAT(services, IsOk());
   EXPECT_THAT(*services, Contains("explainer.v1.Explainer"));
   EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
 }
@@ -178,7 +180,7 @@ TEST_F(ExplainerServerTest, NotServingUntilTheWarmUpBatchHasRun) {
   std::thread starter([&] {
     auto started =
         ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", runner_.AsRunner());
-    ASSERT_TRUE(started.ok()) << started.status();
+    ASSERT_THAT(started, IsOk());
     server = std::move(*started);
   });
   ASSERT_TRUE(runner_.WaitHolding());
@@ -212,7 +214,7 @@ TEST(ExplainerServerStartTest, FailedWarmUpFailsStart) {
 TEST(ExplainerServerStartTest, AddressInUseFailsStart) {
   auto first =
       ExplainerServer::StartWithRunner(TestOptions(), FakeSpec(), "cpu", FakeRun);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   ServerOptions options = TestOptions();
   options.address = (*first)->address();
   auto second = ExplainerServer::StartWithRunner(options, FakeSpec(), "cpu", FakeRun);

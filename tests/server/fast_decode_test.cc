@@ -16,12 +16,14 @@
 #include "opencv2/imgproc.hpp"
 #include "service/server/item_stages.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::server {
 namespace {
 
 using ::explainer::server::testing::LabelMeJson;
+using ::explainer::testing::IsOk;
 
 engine::ModelSpec Spec() {
   engine::ModelSpec spec = testing::FakeSpec();
@@ -38,7 +40,7 @@ PreparedItem Prepare(const v1::ExplainRequest& request, bool fast) {
   ItemLimits limits;
   limits.fast_decode = fast;
   absl::StatusOr<PreparedItem> item = PrepareItem(request, Spec(), limits);
-  EXPECT_TRUE(item.ok()) << item.status();
+  EXPECT_THAT(item, IsOk());
   return item.ok() ? *std::move(item) : PreparedItem{};
 }
 

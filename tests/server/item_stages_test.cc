@@ -9,11 +9,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/utf8.h"
 #include "opencv2/imgcodecs.hpp"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
@@ -22,6 +23,7 @@ using ::explainer::server::testing::FakeSpec;
 using ::explainer::server::testing::LabelMeJson;
 using ::explainer::server::testing::PngBytes;
 using ::explainer::server::testing::Rect;
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
@@ -78,7 +80,7 @@ TEST(ValidateOptionsTest, BoundaryThresholdsAreAccepted) {
   request.mutable_options()->add_iou_thresholds(0.0f);
   request.mutable_options()->add_iou_thresholds(1.0f);
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_THAT(item->thresholds, ElementsAre(0.0f, 1.0f));
 }
 
@@ -152,7 +154,7 @@ TEST(ValidateOptionsTest, CamOptionsReachThePreparedItem) {
   request.mutable_options()->mutable_faithfulness()->set_cam_multiply(true);
   absl::StatusOr<PreparedItem> item =
       PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_EQ(item->cam.method, engine::CamMethod::kAblationCam);
   EXPECT_TRUE(item->cam.aug_smooth);
   EXPECT_EQ(item->cam.ablation_cam_batch_size, 8);
@@ -202,7 +204,7 @@ TEST(PrepareItemTest, ImageOverThePixelLimit) {
 TEST(PrepareItemTest, GoodImageBecomesModelInputWithDefaults) {
   absl::StatusOr<PreparedItem> item =
       PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_EQ(item->request_id, "r1");
   EXPECT_EQ(item->original_width, 40);
   EXPECT_EQ(item->original_height, 30);
@@ -223,11 +225,11 @@ TEST(PrepareItemTest, KeepsTheImageOnlyForAnOverlay) {
   v1::ExplainRequest request = Request(PngBytes(40, 30));
   request.mutable_options()->set_return_overlay_png(true);
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_EQ(item->image.size(), cv::Size(40, 30));
   request.mutable_options()->set_skip_explanation(true);
   item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_TRUE(item->image.empty());
   EXPECT_FALSE(item->return_overlay_png);
 }
@@ -325,7 +327,7 @@ TEST(PrepareItemTest, AnnotationIgnoredWhenTheExplanationIsSkipped) {
   request.set_annotation_json("{not json");
   request.mutable_options()->set_skip_explanation(true);
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_FALSE(item->explain);
   EXPECT_FALSE(item->mask.has_value());
 }
@@ -336,7 +338,7 @@ TEST(PrepareItemTest, MaskIsRasterisedAtImageSizeThenScaledToTheModel) {
   v1::ExplainRequest request = Request(PngBytes(40, 30));
   request.set_annotation_json(LabelMeJson(40, 30, {{"tumor", 0, 0, 19, 29}}));
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   ASSERT_TRUE(item->mask.has_value());
   EXPECT_EQ(item->mask->size(), cv::Size(16, 16));
   EXPECT_EQ(cv::countNonZero(*item->mask), 8 * 16);
@@ -351,12 +353,12 @@ TEST(PrepareItemTest, ShapeFiltersSelectShapes) {
       LabelMeJson(40, 30, {{"tumor", 0, 0, 9, 9}, {"fracture", 20, 0, 39, 29}}));
   request.mutable_options()->add_annotation_labels("tumor");
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_EQ(item->shape_count, 1);
   request.mutable_options()->clear_annotation_labels();
   request.mutable_options()->add_annotation_shape_types("polygon");
   item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   EXPECT_EQ(item->shape_count, 0);
   EXPECT_EQ(cv::countNonZero(*item->mask), 0);
 }
@@ -391,12 +393,12 @@ TEST(FinishItemTest, ProbabilitiesAndAllHeatmapOutputs) {
   options->set_return_overlay_png(true);
   request.set_annotation_json(LabelMeJson(40, 30, {{"tumor", 0, 0, 19, 29}}));
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
 
   const engine::EngineResult engine_result = HalfResult();
   absl::StatusOr<v1::ExplainResult> result =
       FinishItem(*item, engine_result, FakeSpec(), Stats());
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
 
   EXPECT_EQ(result->predicted_index(), 2);
   EXPECT_EQ(result->predicted_name(), "Malignant");
@@ -460,13 +462,13 @@ TEST(FinishItemTest, NothingButProbabilitiesWithoutExplanation) {
   request.mutable_options()->set_return_overlay_png(true);
   request.set_annotation_json(LabelMeJson(40, 30, {{"tumor", 0, 0, 19, 29}}));
   absl::StatusOr<PreparedItem> item = PrepareItem(request, FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   engine::EngineResult engine_result;
   engine_result.probabilities = {0.7f, 0.2f, 0.1f};
   engine_result.predicted_index = 0;
   absl::StatusOr<v1::ExplainResult> result =
       FinishItem(*item, engine_result, FakeSpec(), Stats());
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->predicted_name(), "Normal");
   EXPECT_EQ(result->explained_index(), -1);
   EXPECT_FALSE(result->has_heatmap());
@@ -477,7 +479,7 @@ TEST(FinishItemTest, NothingButProbabilitiesWithoutExplanation) {
 TEST(FinishItemTest, EngineResultThatDoesNotFitTheModelIsInternal) {
   absl::StatusOr<PreparedItem> item =
       PrepareItem(Request(PngBytes(40, 30)), FakeSpec(), {});
-  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_THAT(item, IsOk());
   engine::EngineResult engine_result = HalfResult();
   engine_result.probabilities = {0.5f, 0.5f};
   absl::Status status = FinishItem(*item, engine_result, FakeSpec(), Stats()).status();

@@ -26,10 +26,13 @@
 #include "service/server/explainer_server.h"
 #include "service/server/server_options.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::server {
 namespace {
 
+using ::explainer::testing::IsOk;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -111,7 +114,7 @@ TEST(MetricsLabelsTest, RefusalReasonNamesTheAdmissionLimitOrAuth) {
 TEST(MetricsTest, RecordsItemsCallsStagesAndBatches) {
   if (!MetricsAvailable()) GTEST_SKIP() << "built without prometheus-cpp";
   absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create({});
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ASSERT_THAT(metrics, IsOk());
   EXPECT_EQ((*metrics)->port(), 0);
 
   v1::ExplainResponse ok;
@@ -174,14 +177,14 @@ TEST(MetricsTest, AnAddressInUseIsRefusedNamingIt) {
   MetricsOptions options;
   options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<Metrics>> first = Metrics::Create(options);
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   ASSERT_GT((*first)->port(), 0);
   options.address = absl::StrCat("127.0.0.1:", (*first)->port());
   absl::StatusOr<std::unique_ptr<Metrics>> second = Metrics::Create(options);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(second.status().message()),
-              HasSubstr(absl::StrCat("cannot serve metrics on 127.0.0.1:", (*first)->port())));
+  ASSERT_THAT(
+      second,
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr(absl::StrCat("cannot serve metrics on 127.0.0.1:", (*first)->port()))));
 }
 
 TEST(MetricsTest, BuildWithoutPrometheusRefusesMetrics) {
@@ -197,7 +200,7 @@ TEST(MetricsServerTest, ScrapeOverHttpShowsTheServerMoving) {
   MetricsOptions metrics_options;
   metrics_options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(metrics_options);
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ASSERT_THAT(metrics, IsOk());
   ServerOptions options;
   options.address = "127.0.0.1:0";
   options.workers = 2;
@@ -205,11 +208,11 @@ TEST(MetricsServerTest, ScrapeOverHttpShowsTheServerMoving) {
   options.metrics = metrics->get();
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server = ExplainerServer::StartWithRunner(
       options, testing::FakeSpec(), "cpu", testing::FakeRun);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   (*metrics)->SetModelInfo("fake", "0", "cpu");
 
   absl::StatusOr<std::string> before = HttpGet((*metrics)->port(), "/metrics");
-  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_THAT(before, IsOk());
   // The warm-up batch went through the wrapped runner.
   EXPECT_EQ(Sample(*before, "explainer_batch_size_count"), 1) << *before;
   EXPECT_EQ(Sample(*before, R"(explainer_items_total{code="OK",rpc="ExplainImage"})"), 0);
@@ -243,7 +246,7 @@ TEST(MetricsServerTest, ScrapeOverHttpShowsTheServerMoving) {
   EXPECT_EQ(testing::HealthStatus(channel, "").value_or(-1), 1);
 
   absl::StatusOr<std::string> after = HttpGet((*metrics)->port(), "/metrics");
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_THAT(after, IsOk());
   const std::string& text = *after;
   EXPECT_EQ(Sample(text, R"(explainer_items_total{code="OK",rpc="ExplainImage"})"), 3) << text;
   EXPECT_EQ(Sample(text, R"(explainer_items_total{code="OK",rpc="Explain"})"), 4);
@@ -282,7 +285,7 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
   MetricsOptions metrics_options;
   metrics_options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(metrics_options);
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ASSERT_THAT(metrics, IsOk());
   // The engine blocks (after the warm-up batch) until released.
   absl::Notification release;
   std::atomic<int> batches{0};
@@ -298,7 +301,7 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
   options.metrics = metrics->get();
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
       ExplainerServer::StartWithRunner(options, testing::FakeSpec(), "cpu", runner);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
 
   auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   auto stub = v1::Explainer::NewStub(channel);
@@ -323,7 +326,7 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     absl::StatusOr<std::string> scraped = HttpGet((*metrics)->port(), "/metrics");
-    ASSERT_TRUE(scraped.ok()) << scraped.status();
+    ASSERT_THAT(scraped, IsOk());
     text = *scraped;
     if (Sample(text, "explainer_queue_depth") == kCalls - 1) break;
     absl::SleepFor(absl::Milliseconds(20));
@@ -337,7 +340,7 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
   done.Wait();
   for (const grpc::Status& status : statuses) EXPECT_TRUE(status.ok()) << status.error_message();
   absl::StatusOr<std::string> after = HttpGet((*metrics)->port(), "/metrics");
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_THAT(after, IsOk());
   EXPECT_EQ(Sample(*after, "explainer_queue_depth"), 0);
   EXPECT_EQ(Sample(*after, "explainer_items_in_flight"), 0);
   EXPECT_EQ(Sample(*after, R"(explainer_items_total{code="OK",rpc="ExplainImage"})"), kCalls);
@@ -349,7 +352,7 @@ TEST(MetricsServerTest, GaugesShowWorkWaitingUnderLoad) {
 TEST(MetricsServerTest, AdmissionRefusalIsCountedByReason) {
   if (!MetricsAvailable()) GTEST_SKIP() << "built without prometheus-cpp";
   absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create({});
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  ASSERT_THAT(metrics, IsOk());
   absl::Notification release;
   std::atomic<int> batches{0};
   Metrics::BatchRunner runner = [&](absl::Span<const engine::EngineItem> batch) {
@@ -363,7 +366,7 @@ TEST(MetricsServerTest, AdmissionRefusalIsCountedByReason) {
   options.metrics = metrics->get();
   absl::StatusOr<std::unique_ptr<ExplainerServer>> server =
       ExplainerServer::StartWithRunner(options, testing::FakeSpec(), "cpu", runner);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   auto stub = v1::Explainer::NewStub(
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
 

@@ -20,11 +20,14 @@
 #include "opencv2/imgproc.hpp"
 #include "service/server/item_stages.h"
 #include "tests/server/test_support.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 #include "tools/phantom/phantom.h"
 
 namespace explainer::server {
 namespace {
+
+using ::explainer::testing::IsOk;
 
 engine::ModelSpec Spec224() {
   engine::ModelSpec spec = testing::FakeSpec();
@@ -72,7 +75,7 @@ int MaxOverlayDifference(const std::string& path, int seed, float weight) {
   request.mutable_options()->set_overlay_image_weight(weight);
   const engine::ModelSpec spec = Spec224();
   absl::StatusOr<PreparedItem> item = PrepareItem(request, spec, ItemLimits{});
-  EXPECT_TRUE(item.ok()) << item.status();
+  EXPECT_THAT(item, IsOk());
   if (!item.ok()) return 256;
   engine::EngineResult engine_result;
   engine_result.probabilities = {0.2f, 0.3f, 0.5f};
@@ -80,14 +83,14 @@ int MaxOverlayDifference(const std::string& path, int seed, float weight) {
   engine_result.explained_index = 2;
   engine_result.cam = SmoothCam(seed);
   absl::StatusOr<v1::ExplainResult> served = FinishItem(*item, engine_result, spec, {});
-  EXPECT_TRUE(served.ok()) << served.status();
+  EXPECT_THAT(served, IsOk());
   if (!served.ok()) return 256;
 
   v1::ExplainResult client_side = *served;
   client_side.clear_overlay_png();
   const absl::Status rendered = client::RenderOverlay(
       client::OverlayRenderRequest{path, int64_t{1} << 30, weight}, &client_side);
-  EXPECT_TRUE(rendered.ok()) << rendered;
+  EXPECT_THAT(rendered, IsOk());
   if (!rendered.ok()) return 256;
 
   const cv::Mat server_overlay = DecodePng(served->overlay_png());
