@@ -52,6 +52,7 @@ absl::StatusOr<DicomOutputFiles> WriteDicomOutputs(const explainer::v1::ExplainR
   input.pointing_game_hit = result.annotation().pointing_game_hit();
   input.model_name = model.name();
   input.model_version = model.version();
+  input.bundle_hash = model.bundle_sha256();  // empty from an older server: "unknown"
   input.explainer_version = std::string(common::kExplainerVersion);
   input.uid_root = request.uid_root;
   absl::StatusOr<common::DicomResultObjects> objects = common::MakeDicomResults(input);

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "client/core/item_exchange.h"
 #include "client/core/session.h"
+#include "client/dicom_pacs.h"
 #include "client/exit_codes.h"
 #include "client/image_walker.h"
 #include "client/item_outputs.h"
@@ -32,8 +33,19 @@ void PrintError(std::FILE* err, absl::string_view message) {
 
 int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   const absl::Time start = absl::Now();
+  std::string input_dir = options.input_dir;
+  if (options.input_pacs.has_value()) {
+    absl::StatusOr<PacsPull> pulled = PullStudies(
+        *options.input_pacs, (std::filesystem::path(options.out_dir) / "pacs_input").string());
+    if (!pulled.ok()) {
+      PrintError(err, pulled.status().message());
+      return pulled.status().code() == absl::StatusCode::kUnavailable ? kExitServer : kExitFailed;
+    }
+    std::fprintf(out, "explainer infer: %s\n", DescribePull(*pulled).c_str());
+    input_dir = pulled->folder;
+  }
   absl::StatusOr<std::vector<ImageItem>> found = FindImages(
-      WalkOptions{options.image, options.input_dir, options.annotations_dir, options.out_dir});
+      WalkOptions{options.image, input_dir, options.annotations_dir, options.out_dir});
   if (!found.ok()) {
     PrintError(err, found.status().message());
     return found.status().code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;

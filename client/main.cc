@@ -66,6 +66,10 @@ ABSL_FLAG(std::string, dicom_out, "",
 ABSL_FLAG(std::string, dicom_uid_root, "", "infer: UID root of the DICOM outputs.");
 ABSL_FLAG(std::string, dicom_voi, "",
           "infer: VOI of DICOM inputs: file, minmax, window:N, lut:N or CENTER,WIDTH.");
+ABSL_FLAG(std::string, input_pacs, "",
+          "infer: pull the --pacs-study studies from this PACS (AET@HOST:PORT, C-GET).");
+ABSL_FLAG(std::string, pacs_study, "", "infer: Study Instance UIDs to pull (UID[,UID...]).");
+ABSL_FLAG(std::string, pacs_aet, "EXPLAINER", "infer: our AE title towards the PACS.");
 ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
 ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 // gallery (also uses input_dir, annotations_dir, out, method, thresholds,
@@ -140,6 +144,9 @@ int Infer() {
   values.dicom_out = absl::GetFlag(FLAGS_dicom_out);
   values.dicom_uid_root = absl::GetFlag(FLAGS_dicom_uid_root);
   values.dicom_voi = absl::GetFlag(FLAGS_dicom_voi);
+  values.input_pacs = absl::GetFlag(FLAGS_input_pacs);
+  values.pacs_study = absl::GetFlag(FLAGS_pacs_study);
+  values.pacs_aet = absl::GetFlag(FLAGS_pacs_aet);
   absl::StatusOr<InferOptions> options = ParseInferOptions(values);
   if (!options.ok()) return UsageError("infer", std::string(options.status().message()));
   return RunInfer(*options, stdout, stderr);

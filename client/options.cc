@@ -203,7 +203,14 @@ absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& va
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   InferOptions options;
   ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
-  if (values.image.empty() == values.input_dir.empty()) {
+  if (!values.input_pacs.empty() || !values.pacs_study.empty()) {
+    if (!values.image.empty() || !values.input_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "--input-pacs: the PACS is the input; not with --image or --input-dir");
+    }
+    ASSIGN_OR_RETURN(options.input_pacs,
+                     ParsePacsFlags(values.input_pacs, values.pacs_study, values.pacs_aet));
+  } else if (values.image.empty() == values.input_dir.empty()) {
     return absl::InvalidArgumentError(
         values.image.empty()
             ? "--image / --input-dir: give one image (--image FILE) or a folder "

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/channel_security.h"
+#include "client/dicom_pacs.h"
 #include "explainer/v1/explainer.pb.h"
 
 namespace explainer::client {
@@ -89,6 +90,9 @@ struct InferFlagValues {
   std::string dicom_out;
   std::string dicom_uid_root;
   std::string dicom_voi;
+  std::string input_pacs;  // AET@HOST:PORT
+  std::string pacs_study;  // UID[,UID...]
+  std::string pacs_aet;    // ours; empty: EXPLAINER
 };
 
 struct InferOptions {
@@ -108,6 +112,9 @@ struct InferOptions {
   // --dicom-voi: the VOI transform of DICOM inputs (client/dicom_voi_flag.h); unset:
   // the file's own.
   explainer::v1::DicomVoi dicom_voi;
+  // --input-pacs: the input is these studies, pulled by C-GET into <out>/pacs_input
+  // (client/dicom_pacs.h); image and input_dir are then empty.
+  std::optional<PacsSource> input_pacs;
 };
 
 absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagValues& values);

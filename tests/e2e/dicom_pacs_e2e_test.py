@@ -9,15 +9,21 @@ a real PACS (Orthanc) in the loop.
    every DICOM item gets exactly the PNG item's prediction, probabilities and
    overlay; every broken file gets its per-item error.
 2. Orthanc 1.10 (Debian's `orthanc`) starts on loopback ports with a temporary
-   storage. The radiographs are stored over its REST API, pulled back over REST
-   (GET /instances/{id}/file: no C-MOVE SCP to run on the client side), explained
-   with `--dicom-out`, and the Secondary Capture and SR are stored back with DCMTK's
+   storage. Five radiographs (five studies, five transfer syntaxes) are stored over
+   its REST API; `explainer infer --input-pacs ORTHANC@... --pacs-study ...` pulls
+   them itself with C-GET (as stored: no transcoding), explains them with
+   `--dicom-out`, and the Secondary Capture and SR are stored back with DCMTK's
    storescu (C-STORE). Orthanc is then asked (REST /tools/find) for them: they are
    in the source's study, in their own series, the SR's references resolve to the
-   source and the overlay, and dsrdump reads the SR Orthanc returns.
+   source and the overlay, its bundle hash is sha256sum's of the server's bundle,
+   and dsrdump reads the SR Orthanc returns. A second pull leaves Explainer's own
+   overlays and reports out; no UID reaches the server's log or the client's output.
+3. --input-pacs errors: no PACS, unknown study, an AE title the PACS refuses.
+4. --dicom-voi (window:2, lut:1, minmax, CENTER,WIDTH) gives exactly what the same
+   VOI rendered by dcmj2pnm gives as PNG.
 
 Binaries from $EXPLAINER_SERVER and $EXPLAINER_CLIENT; $EXPLAINER_MODEL, when set,
-is the bundle (else the server's default demo bundle). About 20 s on 2 cores.
+is the bundle (else models/demo/explainer-demo.pt). About 40 s on 2 cores.
 """
 import json
 import os
@@ -91,9 +97,11 @@ class DicomPacsE2ETest(unittest.TestCase):
         cls.server_log = open(os.path.join(cls.tmp, "server.log"), "w+")
         port = free_port()
         cls.target = f"127.0.0.1:{port}"
-        args = [cls.server_bin, f"--address={cls.target}", "--threads=1", "--workers=1"]
-        if os.environ.get("EXPLAINER_MODEL"):
-            args.append(f"--model={os.environ['EXPLAINER_MODEL']}")
+        # The bundle by path: the SR must name it by the hash sha256sum gives.
+        cls.model = os.environ.get("EXPLAINER_MODEL") or os.path.join(
+            ROOT, "models", "demo", "explainer-demo.pt")
+        args = [cls.server_bin, f"--address={cls.target}", "--threads=1", "--workers=1",
+                f"--model={cls.model}"]
         cls.server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=cls.server_log,
                                       text=True)
         deadline = time.monotonic() + 180
@@ -119,11 +127,18 @@ class DicomPacsE2ETest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def infer(self, folder, out, *extra):
+        return self.run_infer([f"--input_dir={folder}", f"--out={out}", *extra])
+
+    def run_infer(self, args, results=True):
         run = subprocess.run(
-            [self.client, "infer", f"--server={self.target}", f"--input_dir={folder}",
-             f"--out={out}", "--window=4", *extra],
+            [self.client, "infer", f"--server={self.target}", "--window=4", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
-        with open(os.path.join(out, "results.jsonl")) as f:
+        if not results:
+            return run, None
+        out = next(a.split("=", 1)[1] for a in args if a.startswith("--out="))
+        path = os.path.join(out, "results.jsonl")
+        self.assertTrue(os.path.exists(path), run.stderr)
+        with open(path) as f:
             return run, {json.loads(line)["file"]: json.loads(line) for line in f if line.strip()}
 
     def test_1_every_encoding_equals_the_same_pixels_as_png(self):
@@ -189,7 +204,10 @@ class DicomPacsE2ETest(unittest.TestCase):
             return json.loads(r.read())
 
     def start_orthanc(self):
+        """Orthanc once per class: test_2 fills it, test_3 may run on its own."""
         cls = type(self)
+        if cls.orthanc is not None and cls.orthanc.poll() is None:
+            return
         cls.http_port, cls.dicom_port = free_port(), free_port()
         storage = os.path.join(self.tmp, "orthanc-db")
         config = {
@@ -197,6 +215,9 @@ class DicomPacsE2ETest(unittest.TestCase):
             "HttpPort": self.http_port, "DicomPort": self.dicom_port, "DicomAet": "ORTHANC",
             "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "Plugins": [],
             "DicomCheckCalledAet": False, "HttpServerEnabled": True, "StorageCompression": False,
+            # The client's C-GET: Orthanc answers only the modalities it knows.
+            "DicomModalities": {"explainer": {"AET": "EXPLAINER", "Host": "127.0.0.1",
+                                              "Port": 104, "AllowGet": True}},
         }
         path = os.path.join(self.tmp, "orthanc.json")
         with open(path, "w") as f:
@@ -216,32 +237,50 @@ class DicomPacsE2ETest(unittest.TestCase):
         cls.orthanc_log.seek(0)
         raise AssertionError("Orthanc did not start: " + cls.orthanc_log.read()[-2000:])
 
+    # Five studies in five transfer syntaxes (each its own SOP Instance UID).
+    PACS_CASES = ["jpeg_lossless_mono2_u16", "jpegls_lossless_mono2_u12", "rle_mono1_u16",
+                  "mono2_u10_window", "deflate_mono1_u12"]
+
+    def pull_from_pacs(self, out, *extra):
+        """`explainer infer --input-pacs` over the PACS cases' studies."""
+        studies = ",".join(self.case(n)["study_instance_uid"] for n in self.PACS_CASES)
+        return self.run_infer([f"--input_pacs=ORTHANC@127.0.0.1:{self.dicom_port}",
+                               f"--pacs_study={studies}", f"--out={out}", *extra])
+
+    def case(self, name):
+        return next(c for c in self.cases if c["name"] == name)
+
     def test_2_orthanc_store_pull_explain_store_back_query(self):
         self.start_orthanc()
-        sources = [c for c in self.cases if "reference" in c and "voi" not in c][:4]
-        ids = {}
+        sources = [self.case(n) for n in self.PACS_CASES]
         for c in sources:
             with open(os.path.join(self.cases_dir, c["file"]), "rb") as f:
-                answer = json.loads(self.rest("/instances", data=f.read(), method="POST"))
-            ids[c["sop_instance_uid"]] = answer["ID"]
-        # Pull them back, as a clinical backend would, by Orthanc instance id.
-        pulled = os.path.join(self.tmp, "pulled")
-        os.makedirs(pulled)
-        for uid, orthanc_id in ids.items():
-            with open(os.path.join(pulled, orthanc_id), "wb") as f:
-                f.write(self.rest(f"/instances/{orthanc_id}/file"))
+                self.rest("/instances", data=f.read(), method="POST")
+        # The client pulls the studies itself (C-GET), explains them and writes the
+        # objects; nothing is exported to a folder first.
         out, dcm = os.path.join(self.tmp, "out_pacs"), os.path.join(self.tmp, "dcm_out")
-        run, records = self.infer(pulled, out, f"--dicom_out={dcm}",
-                                  f"--dicom_uid_root={UID_ROOT}")
+        run, records = self.pull_from_pacs(out, f"--dicom_out={dcm}",
+                                           f"--dicom_uid_root={UID_ROOT}")
         self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn(f"{len(sources)} radiograph(s) pulled from the PACS", run.stdout)
+        by_uid = {r["sop_instance_uid"]: r for r in records.values()}
+        self.assertEqual(set(by_uid), {c["sop_instance_uid"] for c in sources})
         stored = []
-        for record in records.values():
+        for c in sources:
+            record = by_uid[c["sop_instance_uid"]]
             self.assertIsNone(record["error"])
             self.assertIsNone(record["output_error"])
+            # Named by position, not by UID; pulled as stored (no transcoding).
+            self.assertRegex(record["file"], r"^image_000[1-5]\.dcm$")
+            pulled = pydicom.dcmread(os.path.join(out, "pacs_input", record["file"]),
+                                     stop_before_pixels=True)
+            self.assertEqual(str(pulled.file_meta.TransferSyntaxUID), c["transfer_syntax"])
             stored += [os.path.join(dcm, record["outputs"]["dicom_overlay"]),
                        os.path.join(dcm, record["outputs"]["dicom_sr"])]
         subprocess.run(["storescu", "-aec", "ORTHANC", "127.0.0.1", str(self.dicom_port),
                         *stored], check=True, timeout=60)
+        bundle_sha256 = subprocess.run(["sha256sum", self.model], check=True,
+                                       stdout=subprocess.PIPE, text=True).stdout.split()[0]
         for c in sources:
             study = self.rest_json("/tools/find", {
                 "Level": "Study", "Query": {"StudyInstanceUID": c["study_instance_uid"]}})
@@ -253,14 +292,17 @@ class DicomPacsE2ETest(unittest.TestCase):
             report = described["Explainer Grad-CAM grad-cam report"]
             self.assertEqual(overlay["MainDicomTags"]["Modality"], "OT")
             self.assertEqual(report["MainDicomTags"]["Modality"], "SR")
-            # The SR Orthanc holds references this source and an overlay it also holds.
+            # The SR Orthanc holds references this source and an overlay it also holds,
+            # and names the bundle by the hash sha256sum gives for the server's file.
             sr_id = report["Instances"][0]
             sr_path = os.path.join(self.tmp, f"{sr_id}.dcm")
             with open(sr_path, "wb") as f:
                 f.write(self.rest(f"/instances/{sr_id}/file"))
-            dump = subprocess.run(["dsrdump", "+Pu", sr_path], check=True,
+            dump = subprocess.run(["dsrdump", "+Pu", "+Pl", sr_path], check=True,
                                   stdout=subprocess.PIPE, text=True).stdout
             self.assertIn(f'"{c["sop_instance_uid"]}"', dump)
+            self.assertIn("Predicted class", dump)
+            self.assertIn(f"bundle_sha256={bundle_sha256};", dump)
             sc_uid = pydicom.dcmread(sr_path).ContentSequence[-1].ReferencedSOPSequence[0] \
                 .ReferencedSOPInstanceUID
             self.assertTrue(sc_uid.startswith(UID_ROOT + "."))
@@ -268,15 +310,65 @@ class DicomPacsE2ETest(unittest.TestCase):
                 "Level": "Instance", "Query": {"SOPInstanceUID": sc_uid}})
             self.assertEqual(len(found), 1, "overlay referenced by the SR is in Orthanc")
             self.assertEqual(found[0], overlay["Instances"][0])
-        # Privacy: nothing of the DICOM headers reaches the server's log.
+        # A second pull of the same studies: the same names, and Explainer's own
+        # overlays are not taken for radiographs (the SRs are not image classes).
+        run2, records2 = self.pull_from_pacs(os.path.join(self.tmp, "out_pacs2"))
+        self.assertEqual(run2.returncode, 0, run2.stderr)
+        self.assertIn(f"({len(sources)} Explainer overlay(s) not pulled again; "
+                      f"{len(sources)} report(s) left out)", run2.stdout)
+        self.assertEqual({r["file"]: r["sop_instance_uid"] for r in records2.values()},
+                         {r["file"]: r["sop_instance_uid"] for r in records.values()})
+        # Privacy: nothing of the DICOM headers reaches the server's log or the
+        # client's output.
         self.server_log.flush()
         with open(self.server_log.name) as f:
             log = f.read()
-        self.assertNotIn("PHANTOM", log)
-        for c in sources:
-            self.assertNotIn(c["sop_instance_uid"], log)
-            self.assertNotIn(c["study_instance_uid"], log)
-            self.assertIn("Predicted class", dump)
+        for text in (log, run.stdout + run.stderr, run2.stdout + run2.stderr):
+            self.assertNotIn("PHANTOM", text)
+            for c in sources:
+                self.assertNotIn(c["sop_instance_uid"], text)
+                self.assertNotIn(c["study_instance_uid"], text)
+
+    def test_3_pacs_errors_are_named(self):
+        self.start_orthanc()
+        run, _ = self.run_infer([f"--input_pacs=NOBODY@127.0.0.1:{free_port()}",
+                                 "--pacs_study=1.2.3", f"--out={self.tmp}/out_nopacs"],
+                                results=False)
+        self.assertEqual(run.returncode, 3, run.stderr)  # the server/PACS is unreachable
+        self.assertIn("--input-pacs: no association with NOBODY@127.0.0.1:", run.stderr)
+        run, _ = self.run_infer([f"--input_pacs=ORTHANC@127.0.0.1:{self.dicom_port}",
+                                 "--pacs_study=1.2.826.0.1.3680043.10.1188.404",
+                                 f"--out={self.tmp}/out_nostudy"], results=False)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn(f"--input-pacs: study 1 of 1: ORTHANC@127.0.0.1:{self.dicom_port} sent "
+                      "nothing (C-GET status 0x", run.stderr)
+        run, _ = self.run_infer([f"--input_pacs=ORTHANC@127.0.0.1:{self.dicom_port}",
+                                 "--pacs_study=1.2.3", "--pacs_aet=STRANGER",
+                                 f"--out={self.tmp}/out_stranger"], results=False)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertEqual(run.returncode, 3, run.stderr)
+        self.assertIn("does not let AE title STRANGER retrieve", run.stderr)
+
+    def test_4_voi_choice_over_the_wire_equals_dcmj2pnm(self):
+        """--dicom-voi gives exactly the prediction and overlay of the same VOI rendered
+        to PNG by DCMTK."""
+        for c in [c for c in self.cases if "voi" in c]:
+            src = os.path.join(self.cases_dir, c["file"])
+            folder = os.path.join(self.tmp, "voi_" + c["name"])
+            os.makedirs(os.path.join(folder, "dcm"))
+            os.makedirs(os.path.join(folder, "png"))
+            shutil.copy(src, os.path.join(folder, "dcm", "image.dcm"))
+            subprocess.run(["dcmj2pnm", "+on", *c["dcmj2pnm"], src,
+                            os.path.join(folder, "png", "image.png")], check=True)
+            _, d = self.infer(os.path.join(folder, "dcm"), os.path.join(folder, "out_d"),
+                              f"--dicom_voi={c['voi_flag']}")
+            _, p = self.infer(os.path.join(folder, "png"), os.path.join(folder, "out_p"))
+            d, p = d["image.dcm"], p["image.png"]
+            self.assertIsNone(d["error"], c["name"])
+            self.assertEqual(d["probabilities"], p["probabilities"], c["name"])
+            a = cv2.imread(os.path.join(folder, "out_d", d["outputs"]["overlay"]))
+            b = cv2.imread(os.path.join(folder, "out_p", p["outputs"]["overlay"]))
+            self.assertEqual(int(np.abs(a.astype(int) - b.astype(int)).max()), 0, c["name"])
 
 
 if __name__ == "__main__":
