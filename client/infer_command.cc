@@ -59,9 +59,12 @@ int RunInfer(const InferOptions& options, std::FILE* out, std::FILE* err) {
   }
   Session& session = *opened.session;
   explainer::v1::ExplainOptions* request_options = &opened.request_options;
-  request_options->set_return_overlay_png(true);
+  // The client renders overlays itself (item_outputs.cc) unless told not to, or unless
+  // DICOM inputs get a --dicom-voi it cannot apply the server's way.
+  const bool client_overlay = !options.server_overlay && options.dicom_voi.ByteSizeLong() == 0;
+  request_options->set_return_overlay_png(!client_overlay);
   request_options->set_return_heatmap_png(options.heatmap);
-  request_options->set_return_raw_heatmap(options.save_cam);
+  request_options->set_return_raw_heatmap(options.save_cam || client_overlay);
   *request_options->mutable_dicom_voi() = options.dicom_voi;
   const explainer::v1::ModelInfo& model = session.model();
   const std::vector<std::string>& class_names = session.class_names();

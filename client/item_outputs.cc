@@ -7,6 +7,7 @@
 #include "client/dicom_files.h"
 #include "client/dicom_output.h"
 #include "client/output_files.h"
+#include "client/overlay_render.h"
 
 namespace explainer::client {
 
@@ -20,6 +21,13 @@ void WriteItemOutputs(const ImageItem& item, const InferOptions& options,
   }
   if (!record.result) return;
   explainer::v1::ExplainResult& result = *record.result;
+  if (result.overlay_png().empty() && result.has_heatmap()) {  // the client's to render
+    const absl::Status rendered = RenderOverlay(
+        OverlayRenderRequest{item.path, options.connection.max_message_bytes,
+                             options.explain.image_weight, options.png_compression},
+        &result);
+    if (!rendered.ok()) record.output_error = std::string(rendered.message());
+  }
   absl::StatusOr<OutputFiles> files = WriteOutputs(
       result, OutputRequest{options.out_dir, item.output_stem, options.heatmap, options.save_cam});
   if (files.ok()) {

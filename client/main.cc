@@ -71,6 +71,10 @@ ABSL_FLAG(std::string, input_pacs, "",
 ABSL_FLAG(std::string, pacs_study, "", "infer: Study Instance UIDs to pull (UID[,UID...]).");
 ABSL_FLAG(std::string, pacs_aet, "EXPLAINER", "infer: our AE title towards the PACS.");
 ABSL_FLAG(double, image_weight, 0.5, "infer: weight of the image in the overlay.");
+ABSL_FLAG(std::string, overlay, "client",
+          "infer: who renders the overlay: client (from the server's float32 heatmap) or "
+          "server (it sends the PNG).");
+ABSL_FLAG(int, png_compression, -1, "infer: overlay PNG compression, -1 fast or 0..9.");
 ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 // gallery (also uses input_dir, annotations_dir, out, method, thresholds,
 // image_weight, window)
@@ -144,6 +148,8 @@ int Infer() {
   values.dicom_out = absl::GetFlag(FLAGS_dicom_out);
   values.dicom_uid_root = absl::GetFlag(FLAGS_dicom_uid_root);
   values.dicom_voi = absl::GetFlag(FLAGS_dicom_voi);
+  values.overlay = absl::GetFlag(FLAGS_overlay);
+  values.png_compression = absl::GetFlag(FLAGS_png_compression);
   values.input_pacs = absl::GetFlag(FLAGS_input_pacs);
   values.pacs_study = absl::GetFlag(FLAGS_pacs_study);
   values.pacs_aet = absl::GetFlag(FLAGS_pacs_aet);

@@ -242,6 +242,16 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   options.dicom_out = values.dicom_out;
   options.dicom_uid_root = values.dicom_uid_root;
   ASSIGN_OR_RETURN(options.dicom_voi, ParseDicomVoiFlag(values.dicom_voi));
+  if (values.overlay != "client" && values.overlay != "server") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--overlay: '", values.overlay, "' is neither client nor server"));
+  }
+  options.server_overlay = values.overlay == "server";
+  if (values.png_compression < -1 || values.png_compression > 9) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--png-compression: ", values.png_compression, " is not -1 (fast) or 0..9"));
+  }
+  options.png_compression = values.png_compression;
   return options;
 }
 

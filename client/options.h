@@ -90,6 +90,8 @@ struct InferFlagValues {
   std::string dicom_out;
   std::string dicom_uid_root;
   std::string dicom_voi;
+  std::string overlay = "client";  // --overlay: client or server
+  int png_compression = -1;        // --png-compression
   std::string input_pacs;  // AET@HOST:PORT
   std::string pacs_study;  // UID[,UID...]
   std::string pacs_aet;    // ours; empty: EXPLAINER
@@ -112,6 +114,11 @@ struct InferOptions {
   // --dicom-voi: the VOI transform of DICOM inputs (client/dicom_voi_flag.h); unset:
   // the file's own.
   explainer::v1::DicomVoi dicom_voi;
+  // --overlay=server: the server renders the overlay and sends its PNG. Default: it
+  // sends the float32 heatmap and the client renders the same overlay from the file
+  // (client/overlay_render.h), which spares the server its costliest step.
+  bool server_overlay = false;
+  int png_compression = -1;  // of the overlays the client renders: -1 fast, 0..9 zlib
   // --input-pacs: the input is these studies, pulled by C-GET into <out>/pacs_input
   // (client/dicom_pacs.h); image and input_dir are then empty.
   std::optional<PacsSource> input_pacs;

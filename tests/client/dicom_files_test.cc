@@ -182,6 +182,7 @@ TEST(DicomOutputTest, InferRecordsUidAndDicomOutputErrorPerItem) {
   options.out_dir = dir.Path("out");
   options.dicom_out = dir.Path("dcm");
   options.explain.thresholds = {0.5f};
+  options.server_overlay = true;  // the fake's overlay bytes are the point of this test
   std::FILE* out = std::fopen(dir.Path("stdout.txt").c_str(), "w");
   std::FILE* err = std::fopen(dir.Path("stderr.txt").c_str(), "w");
   const int code = RunInfer(options, out, err);

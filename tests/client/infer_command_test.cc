@@ -57,6 +57,9 @@ InferOptions Options(const std::string& server, const TempDir& dir) {
   options.out_dir = dir.Path("out");
   options.explain.thresholds = {0.3f, 0.5f};
   options.window = 2;
+  // The fake's overlay PNGs are placeholder bytes ("overlay:<id>"); the client's own
+  // rendering (the default) is tested below with a real image.
+  options.server_overlay = true;
   return options;
 }
 

@@ -52,6 +52,26 @@ TEST(ParseInferOptionsTest, AcceptsGoodValues) {
   EXPECT_EQ(options->window, 4);
 }
 
+TEST(ParseInferOptionsTest, OverlayIsTheClientsByDefault) {
+  auto options = ParseInferOptions(GoodValues());
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->server_overlay);
+  EXPECT_EQ(options->png_compression, -1);
+  InferFlagValues values = GoodValues();
+  values.overlay = "server";
+  values.png_compression = 9;
+  options = ParseInferOptions(values);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->server_overlay);
+  EXPECT_EQ(options->png_compression, 9);
+
+  values.overlay = "laptop";
+  EXPECT_EQ(ErrorOf(values), "--overlay: 'laptop' is neither client nor server");
+  values.overlay = "client";
+  values.png_compression = 10;
+  EXPECT_EQ(ErrorOf(values), "--png-compression: 10 is not -1 (fast) or 0..9");
+}
+
 TEST(ParseInferOptionsTest, NeedsExactlyOneInput) {
   InferFlagValues none = GoodValues();
   none.input_dir = "";
