@@ -22,12 +22,15 @@
 #include "nlohmann/json.hpp"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::common {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::explainer::testing::SourcePath;
+using ::explainer::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string ReadAll(const std::string& path) {
@@ -120,7 +123,7 @@ TEST_F(DicomCases, EveryEncodingMatchesPydicomWithinOneGreyLevel) {
     if (c.contains("voi")) options.dicom_voi = VoiOf(c["voi"]);
     // Through the common entry point, as the server and every other caller decode.
     absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]), options);
-    ASSERT_TRUE(rgb.ok()) << rgb.status();
+    ASSERT_THAT(rgb, IsOk());
     const cv::Mat ref =
         cv::imread(*dir_ + "/" + c["reference"].get<std::string>(), cv::IMREAD_GRAYSCALE);
     ASSERT_FALSE(ref.empty());
@@ -143,9 +146,8 @@ TEST_F(DicomCases, BrokenAndUnsupportedFilesGetTheirMessage) {
     if (!c.contains("error")) continue;
     SCOPED_TRACE(c["name"].get<std::string>());
     absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes(c["file"]));
-    ASSERT_FALSE(rgb.ok());
-    EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(rgb.status().message()), HasSubstr(c["error"].get<std::string>()));
+    ASSERT_THAT(rgb, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr(c["error"].get<std::string>())));
     ++checked;
   }
   EXPECT_GE(checked, 9);
@@ -155,9 +157,8 @@ TEST_F(DicomCases, PixelLimitIsCheckedFromTheHeader) {
   DecodeOptions options;
   options.max_pixels = 7000;
   absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("jpeg_lossless_mono2_u16.dcm"), options);
-  ASSERT_FALSE(rgb.ok());
-  EXPECT_EQ(rgb.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(rgb.status().message(), "image is 80x96 = 7680 pixels, over the limit of 7000");
+  ASSERT_THAT(rgb, StatusIs(absl::StatusCode::kResourceExhausted,
+                            "image is 80x96 = 7680 pixels, over the limit of 7000"));
   // The same limit straight through DecodeDicom.
   EXPECT_EQ(DecodeDicom(Bytes("rle_mono2_u8.dcm"), options).status().code(),
             absl::StatusCode::kResourceExhausted);
@@ -168,12 +169,12 @@ TEST_F(DicomCases, HeaderGivesSizeFormatAndUids) {
   const std::string bytes = Bytes(c["file"]);
   EXPECT_TRUE(LooksLikeDicom(bytes));
   absl::StatusOr<ImageHeader> image = ReadImageHeader(bytes);
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_EQ(image->format, ImageFormat::kDicom);
   EXPECT_EQ(image->width, 80);
   EXPECT_EQ(image->height, 96);
   absl::StatusOr<DicomHeader> header = ReadDicomHeader(bytes);
-  ASSERT_TRUE(header.ok()) << header.status();
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->sop_instance_uid, c["sop_instance_uid"].get<std::string>());
   EXPECT_EQ(header->study_instance_uid, c["study_instance_uid"].get<std::string>());
   EXPECT_EQ(header->transfer_syntax_uid, "1.2.840.10008.1.2.1.99");
@@ -191,7 +192,7 @@ TEST_F(DicomCases, ConcurrentDecodesAgree) {
   for (const std::string& file : files) {
     bytes.push_back(Bytes(file));
     absl::StatusOr<cv::Mat> rgb = DecodeImage(bytes.back());
-    ASSERT_TRUE(rgb.ok()) << rgb.status();
+    ASSERT_THAT(rgb, IsOk());
     expected.push_back(*rgb);
   }
   std::atomic<int> mismatches{0};
@@ -226,10 +227,9 @@ TEST_F(DicomCases, WindowOrLutNumberTheFileLacksIsNamed) {
   DecodeOptions options;
   options.dicom_voi = {DicomVoi::Kind::kWindow, 3};
   absl::StatusOr<cv::Mat> rgb = DecodeImage(Bytes("mono2_u12_two_windows.dcm"), options);
-  ASSERT_FALSE(rgb.ok());
-  EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(rgb.status().message(),
-            "DICOM VOI: window (0028,1050-1051) number 3 asked for, the file has 2");
+  ASSERT_THAT(rgb,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "DICOM VOI: window (0028,1050-1051) number 3 asked for, the file has 2"));
   options.dicom_voi = {DicomVoi::Kind::kVoiLut, 1};
   rgb = DecodeImage(Bytes("mono2_u12_two_windows.dcm"), options);
   ASSERT_FALSE(rgb.ok());
@@ -241,14 +241,14 @@ TEST_F(DicomCases, EveryVoiChoiceChangesTheImage) {
   // Guards the parity test above: the chosen VOI must matter on these files.
   const std::string bytes = Bytes("mono2_u12_voi_lut.dcm");
   absl::StatusOr<cv::Mat> own = DecodeImage(bytes);
-  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_THAT(own, IsOk());
   DecodeOptions options;
   options.dicom_voi.kind = DicomVoi::Kind::kMinMax;
   absl::StatusOr<cv::Mat> min_max = DecodeImage(bytes, options);
-  ASSERT_TRUE(min_max.ok()) << min_max.status();
+  ASSERT_THAT(min_max, IsOk());
   options.dicom_voi.kind = DicomVoi::Kind::kWindow;  // the window the LUT was preferred to
   absl::StatusOr<cv::Mat> window = DecodeImage(bytes, options);
-  ASSERT_TRUE(window.ok()) << window.status();
+  ASSERT_THAT(window, IsOk());
   EXPECT_GT(cv::norm(*own, *min_max, cv::NORM_INF), 10);
   EXPECT_GT(cv::norm(*own, *window, cv::NORM_INF), 10);
 }

@@ -10,10 +10,12 @@
 #include "common/image_decode.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 std::string U16(uint16_t v) { return {static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
@@ -47,7 +49,7 @@ TEST(CheckDicomLengthsTest, LengthsThatFitPass) {
                        Long(0x0008, 0x1140, "SQ", static_cast<uint32_t>(sequence_item.size()),
                             sequence_item) +
                        Long(0x7FE0, 0x0010, "OB", 4, "\x01\x02\x03\x04"));
-  EXPECT_TRUE(CheckDicomLengths(file).ok()) << CheckDicomLengths(file);
+  EXPECT_THAT(CheckDicomLengths(file), IsOk());
 }
 
 TEST(CheckDicomLengthsTest, AnElementClaimingMoreThanTheFileIsRefused) {
@@ -91,8 +93,8 @@ TEST(CheckDicomLengthsTest, AnUnknownTransferSyntaxIsRefusedNamingIt) {
   // A made-up but well-formed UID is refused the same way; known ones pass.
   EXPECT_THAT(CheckDicomLengths(Part10("1.2.3.4", "")).message(),
               HasSubstr("transfer syntax UID '1.2.3.4'"));
-  EXPECT_TRUE(CheckDicomLengths(Part10("1.2.840.10008.1.2.4.50", "")).ok());
-  EXPECT_TRUE(CheckDicomLengths(Part10(kImplicitLe, "")).ok());
+  EXPECT_THAT(CheckDicomLengths(Part10("1.2.840.10008.1.2.4.50", "")), IsOk());
+  EXPECT_THAT(CheckDicomLengths(Part10(kImplicitLe, "")), IsOk());
 }
 
 TEST(CheckDicomLengthsTest, AnElementInsideAnUndefinedLengthSequenceIsChecked) {

@@ -22,10 +22,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -69,7 +71,7 @@ class DicomResultsTest : public ::testing::Test {
     source_ = Read(path);
 
     absl::StatusOr<DicomSource> source = ReadDicomSource(source_);
-    ASSERT_TRUE(source.ok()) << source.status();
+    ASSERT_THAT(source, IsOk());
     input_.source = *source;
     input_.overlay_rgb = cv::Mat(6, 5, CV_8UC3);
     cv::randu(input_.overlay_rgb, 0, 255);
@@ -117,7 +119,7 @@ class DicomResultsTest : public ::testing::Test {
 
 TEST_F(DicomResultsTest, OverlayIsASecondaryCaptureInTheSourceStudy) {
   absl::StatusOr<DicomResultObjects> out = MakeDicomResults(input_);
-  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_THAT(out, IsOk());
   EXPECT_TRUE(LooksLikeDicom(out->overlay_sc));
   EXPECT_THAT(out->overlay_sop_instance_uid, StartsWith(absl::StrCat(kRoot, ".")));
   EXPECT_THAT(out->series_instance_uid, StartsWith(absl::StrCat(kRoot, ".")));
@@ -151,7 +153,7 @@ TEST_F(DicomResultsTest, OverlayIsASecondaryCaptureInTheSourceStudy) {
 
 TEST_F(DicomResultsTest, ReportIsAComprehensiveSrThatDsrdumpReads) {
   absl::StatusOr<DicomResultObjects> out = MakeDicomResults(input_);
-  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_THAT(out, IsOk());
   int rc = -1;
   const std::string sr = Run("dsrdump +Pc +Pl +Pu", out->sr, "sr.dcm", &rc);
   EXPECT_EQ(rc, 0) << sr;
@@ -192,7 +194,7 @@ TEST_F(DicomResultsTest, ReportIsAComprehensiveSrThatDsrdumpReads) {
 TEST_F(DicomResultsTest, WithoutAnnotationThereIsNoIouReport) {
   input_.has_annotation = false;
   absl::StatusOr<DicomResultObjects> out = MakeDicomResults(input_);
-  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_THAT(out, IsOk());
   int rc = -1;
   const std::string sr = Run("dsrdump", out->sr, "sr.dcm", &rc);
   EXPECT_EQ(rc, 0) << sr;

@@ -10,11 +10,13 @@
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tests/common/test_files.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::common {
 namespace {
 
 using ::explainer::testing::CommonData;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadFileOrFail;
 
 // A smooth radiograph-like gray film with grain, as a quality-95 JPEG.
@@ -39,7 +41,7 @@ TEST(DecodeImageReducedTest, BigJpegIsReducedToTheSmallestScaleThatCoversMinSide
        {std::pair{224, 4}, std::pair{100, 8}, std::pair{300, 2}, std::pair{600, 1},
         std::pair{0, 1}}) {
     absl::StatusOr<DecodedImage> decoded = DecodeImageReduced(jpeg, min_side);
-    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    ASSERT_THAT(decoded, IsOk());
     EXPECT_EQ(decoded->scale, scale) << min_side;
     EXPECT_EQ(decoded->full_size, cv::Size(1001, 1800));
     // libjpeg rounds up: 1001 / 4 -> 251.
@@ -69,7 +71,7 @@ TEST(DecodeImageReducedTest, ExifOrientationAndFullSizeFollowTheOrientedFrame) {
   // quad_exif6.jpg is stored 48x32 and shown 32x48.
   const std::string jpeg = ReadFileOrFail(CommonData("images/quad_exif6.jpg"));
   absl::StatusOr<DecodedImage> reduced = DecodeImageReduced(jpeg, 8);
-  ASSERT_TRUE(reduced.ok()) << reduced.status();
+  ASSERT_THAT(reduced, IsOk());
   EXPECT_EQ(reduced->scale, 4);
   EXPECT_EQ(reduced->full_size, cv::Size(32, 48));
   EXPECT_EQ(reduced->rgb.size(), cv::Size(8, 12));
