@@ -17,10 +17,13 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/e2e_support.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::testing {
 namespace {
+
+using ::explainer::testing::IsOk;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -64,7 +67,7 @@ TEST(DemoStabilityTest, DemoModelPredictionsMatchThePythonReference) {
   }
 
   auto server = ServerUnderTest::Start(model, work + "/server");
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   const CommandResult run = RunCommand({ClientBinary(), "infer", "--server", (*server)->address(),
                                         "--input-dir", work + "/demo/images", "--annotations-dir",
                                         work + "/demo/Annotations", "--out", work + "/out"});

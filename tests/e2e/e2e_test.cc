@@ -16,10 +16,13 @@
 #include "nlohmann/json.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "tests/e2e/e2e_support.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::testing {
 namespace {
+
+using ::explainer::testing::IsOk;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -283,7 +286,7 @@ TEST_F(E2eTest, TwoClientsStreamingAtOnceBothGetCompleteCorrectResults) {
         ChildProcess::Start({ClientBinary(), "infer", "--server", server_->address(), "--input-dir",
                              Dir("in"), "--out", Dir(std::string("out_") + name), "--window=3"},
                             Dir(std::string(name) + ".out"), Dir(std::string(name) + ".err"));
-    ASSERT_TRUE(process.ok()) << process.status();
+    ASSERT_THAT(process, IsOk());
     clients.push_back(*std::move(process));
   }
   for (int c = 0; c < 2; ++c) {
@@ -330,7 +333,7 @@ TEST_F(E2eTest, EveryItemFailingExitsOne) {
 TEST_F(E2eTest, ServerDyingMidStreamIsReportedAndNothingIsLost) {
   auto doomed = ServerUnderTest::Start(SourcePath(kTinyBundle), Dir("server"),
                                        {"--max_batch_size=1", "--workers=1"});
-  ASSERT_TRUE(doomed.ok()) << doomed.status();
+  ASSERT_THAT(doomed, IsOk());
   // Large images: each costs the server a full-resolution decode and overlay, so
   // the run lasts seconds and the kill lands in its middle.
   constexpr int kImages = 16;
@@ -340,7 +343,7 @@ TEST_F(E2eTest, ServerDyingMidStreamIsReportedAndNothingIsLost) {
   auto client = ChildProcess::Start({ClientBinary(), "infer", "--server", (*doomed)->address(),
                                      "--input-dir", Dir("in"), "--out", Dir("out"), "--window=2"},
                                     Dir("client.out"), Dir("client.err"));
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_THAT(client, IsOk());
   const absl::Time deadline = absl::Now() + absl::Minutes(2);
   while (LineCount(Dir("out/results.jsonl")) == 0 && (*client)->Running() &&
          absl::Now() < deadline) {
@@ -378,7 +381,7 @@ TEST_F(E2eTest, ServerDyingMidStreamIsReportedAndNothingIsLost) {
 // (Before the hard deadline existed, the second signal was ignored: exit 0.)
 TEST_F(E2eTest, SecondSigintDuringShutdownExitsAtOnceWithTheUnansweredCalls) {
   auto server = ServerUnderTest::Start(SourcePath(kTinyBundle), Dir("server"));
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   auto stub = v1::Explainer::NewStub((*server)->Channel());
   grpc::ClientContext context;
   auto stream = stub->Explain(&context);
