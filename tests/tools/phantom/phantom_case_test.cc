@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
+#include "tests/status_matchers.h"
 #include "tools/phantom/btxrd_csv.h"
 #include "tools/phantom/labelme_writer.h"
 #include "tools/phantom/lesion_painter.h"
@@ -26,6 +27,7 @@
 namespace explainer::phantom {
 namespace {
 
+using ::explainer::testing::IsOk;
 using Mix = std::array<double, 3>;
 constexpr Mix kDefaultMix = {0.5, 0.4, 0.1};
 
@@ -201,7 +203,7 @@ TEST(LabelMeJsonTest, ParsesIntoOneRectangleAndOnePolygonPerLesion) {
     const cv::Size size = c.image.size();
     const absl::StatusOr<common::LabelMeAnnotation> a =
         common::ParseLabelMe(LabelMeJson(c.lesions, c.record.image_id, size));
-    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_THAT(a, IsOk());
     EXPECT_EQ(a->image_path, c.record.image_id);
     EXPECT_EQ(a->image_width, size.width);
     EXPECT_EQ(a->image_height, size.height);
@@ -221,8 +223,8 @@ TEST(LabelMeJsonTest, ParsesIntoOneRectangleAndOnePolygonPerLesion) {
       }
       const absl::StatusOr<cv::Mat> poly_mask = common::ShapeToMask(size, poly);
       const absl::StatusOr<cv::Mat> rect_mask = common::ShapeToMask(size, rect);
-      ASSERT_TRUE(poly_mask.ok()) << poly_mask.status();
-      ASSERT_TRUE(rect_mask.ok()) << rect_mask.status();
+      ASSERT_THAT(poly_mask, IsOk());
+      ASSERT_THAT(rect_mask, IsOk());
       const int area = cv::countNonZero(*poly_mask);
       EXPECT_GT(area, 0);
       const int inside_rect = cv::countNonZero(*poly_mask & *rect_mask);
@@ -332,13 +334,13 @@ TEST(GenerateCaseTest, LesionsStandOutFromTheirSurroundings) {
     if (c.lesions.empty()) continue;
     const absl::StatusOr<common::LabelMeAnnotation> a =
         common::ParseLabelMe(LabelMeJson(c.lesions, c.record.image_id, c.image.size()));
-    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_THAT(a, IsOk());
     cv::Mat rotated;
     cv::rotate(c.image, rotated, cv::ROTATE_180);
     const size_t n = c.lesions.size();
     for (size_t i = 0; i < n; ++i) {
       const absl::StatusOr<cv::Mat> mask = common::ShapeToMask(c.image.size(), a->shapes[n + i]);
-      ASSERT_TRUE(mask.ok()) << mask.status();
+      ASSERT_THAT(mask, IsOk());
       lesion.push_back(RingContrast(c.image, *mask));
       control.push_back(RingContrast(rotated, *mask));
     }
