@@ -19,6 +19,13 @@ bool IsDicomFile(const std::string& path);
 // max_bytes), parsed by common::ReadDicomHeader. NotFound when the file has none.
 absl::StatusOr<std::string> ReadSopInstanceUid(const std::string& path, int64_t max_bytes);
 
+// How console output names an item. A DICOM input (sop_instance_uid set) or a file
+// named like a UID (PACS exports name files by their UID) is "dicom-" + the first 16
+// hex digits of the SHA-256 of its SOP Instance UID (else of its name): nothing of a
+// DICOM header reaches a log. Match it with `printf %s UID | sha256sum`. Other files
+// keep their name.
+std::string ItemNameForLog(const std::string& file, const std::string& sop_instance_uid);
+
 }  // namespace explainer::client
 
 #endif  // EXPLAINER_CLIENT_DICOM_FILES_H_

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/dicom_files.h"
 #include "client/results_writer.h"
 
 namespace explainer::client {
@@ -24,7 +25,7 @@ void Summary::Add(const ItemRecord& record, bool answered) {
     (record.error->source == "server" ? figures_.server_errors : figures_.client_errors)++;
     if (static_cast<int>(first_errors_.size()) < kErrorsShown) {
       first_errors_.push_back(
-          absl::StrCat(record.file, ": ",
+          absl::StrCat(ItemNameForLog(record.file, record.sop_instance_uid), ": ",
                        absl::StatusCodeToString(static_cast<absl::StatusCode>(record.error->code)),
                        ": ", record.error->message));
     }
@@ -49,7 +50,8 @@ void Summary::Add(const ItemRecord& record, bool answered) {
   if (!record.output_error.empty()) {
     ++figures_.output_errors;
     if (static_cast<int>(first_output_errors_.size()) < kErrorsShown) {
-      first_output_errors_.push_back(absl::StrCat(record.file, ": ", record.output_error));
+      first_output_errors_.push_back(absl::StrCat(
+          ItemNameForLog(record.file, record.sop_instance_uid), ": ", record.output_error));
     }
   }
   if (!record.outputs.overlay.empty()) ++figures_.overlays;

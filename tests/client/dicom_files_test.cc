@@ -15,6 +15,7 @@
 #include "client/image_walker.h"
 #include "client/infer_command.h"
 #include "client/results_writer.h"
+#include "common/sha256.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
@@ -198,6 +199,25 @@ TEST(DicomOutputTest, InferRecordsUidAndDicomOutputErrorPerItem) {
   EXPECT_EQ(line["sop_instance_uid"], kUid);
   EXPECT_THAT(line["output_error"].get<std::string>(),
               HasSubstr("--dicom-out: the overlay does not decode"));
+  // The console names the item by its hashed UID; the UID itself stays in results.jsonl.
+  const std::string console = ReadAll(dir.Path("stdout.txt")) + ReadAll(dir.Path("stderr.txt"));
+  EXPECT_THAT(console, HasSubstr(ItemNameForLog("IM0001", kUid) + ": --dicom-out:"));
+  EXPECT_THAT(console, Not(HasSubstr(kUid)));
+}
+
+TEST(DicomFilesTest, ConsoleNamesOfDicomInputsAreHashedUids) {
+  const std::string uid = "1.2.826.0.1.3680043.10.1188.55.3";
+  // printf %s 1.2.826.0.1.3680043.10.1188.55.3 | sha256sum
+  EXPECT_EQ(ItemNameForLog("IM0001", uid), "dicom-" + common::Sha256Hex(uid).substr(0, 16));
+  EXPECT_EQ(ItemNameForLog("IM0001", uid).size(), 22u);
+  // A file named by a UID is hashed even when its header could not be read.
+  EXPECT_EQ(ItemNameForLog("sub/" + uid + ".dcm", ""),
+            "dicom-" + common::Sha256Hex("sub/" + uid + ".dcm").substr(0, 16));
+  EXPECT_EQ(ItemNameForLog(uid, ""), "dicom-" + common::Sha256Hex(uid).substr(0, 16));
+  // Other names stay as they are.
+  EXPECT_EQ(ItemNameForLog("sub/IMG_0001.jpg", ""), "sub/IMG_0001.jpg");
+  EXPECT_EQ(ItemNameForLog("v1.2.png", ""), "v1.2.png");
+  EXPECT_EQ(ItemNameForLog("image_0001.dcm", ""), "image_0001.dcm");
 }
 
 }  // namespace
