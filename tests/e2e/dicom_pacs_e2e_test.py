@@ -25,6 +25,7 @@ a real PACS (Orthanc) in the loop.
 Binaries from $EXPLAINER_SERVER and $EXPLAINER_CLIENT; $EXPLAINER_MODEL, when set,
 is the bundle (else models/demo/explainer-demo.pt). About 40 s on 2 cores.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -369,6 +370,68 @@ class DicomPacsE2ETest(unittest.TestCase):
             a = cv2.imread(os.path.join(folder, "out_d", d["outputs"]["overlay"]))
             b = cv2.imread(os.path.join(folder, "out_p", p["outputs"]["overlay"]))
             self.assertEqual(int(np.abs(a.astype(int) - b.astype(int)).max()), 0, c["name"])
+
+
+    def test_5_no_uid_reaches_the_audit_log_or_any_log(self):
+        """Files named by their SOP Instance UID (as PACS exports name them), sent to a
+        server with an audit log and JSON logging: no UID and no patient name in the
+        audit log, the server's log or the client's output; the client names the
+        failed ones by hashed UID."""
+        folder = os.path.join(self.tmp, "named_by_uid")
+        os.makedirs(folder)
+        good = [c for c in self.cases if "reference" in c and "voi" not in c][:3]
+        bad = [c for c in self.cases if "error" in c][:2]
+        uids = [c["sop_instance_uid"] for c in good]
+        for c in good:
+            shutil.copy(os.path.join(self.cases_dir, c["file"]),
+                        os.path.join(folder, c["sop_instance_uid"] + ".dcm"))
+        hashed_names = []  # what the summary must call the broken files
+        for i, c in enumerate(bad):  # broken files under UID-like names
+            name = f"1.2.826.0.1.3680043.10.1188.66.{i + 1}"
+            src = os.path.join(self.cases_dir, c["file"])
+            shutil.copy(src, os.path.join(folder, name))
+            # The hash of the UID inside when the header reads, else of the name.
+            inside = str(pydicom.dcmread(src, stop_before_pixels=True).SOPInstanceUID)
+            uids += [name, inside]
+            hashed_names.append(hashlib.sha256((inside or name).encode()).hexdigest()[:16])
+        audit = os.path.join(self.tmp, "audit.jsonl")
+        log = open(os.path.join(self.tmp, "server_json.log"), "w+")
+        target = f"127.0.0.1:{free_port()}"
+        server = subprocess.Popen(
+            [self.server_bin, f"--address={target}", "--threads=1", "--workers=1",
+             f"--model={self.model}", f"--audit_log={audit}", "--log_format=json"],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        try:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and "serving model" not in server.stdout.readline():
+                self.assertIsNone(server.poll(), "server did not start")
+            out = os.path.join(self.tmp, "out_named_by_uid")
+            run = subprocess.run(
+                [self.client, "infer", f"--server={target}", f"--input_dir={folder}",
+                 f"--out={out}", f"--dicom_out={out}/dcm"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+            self.assertEqual(run.returncode, 0, run.stderr)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        server_log = log.read()
+        log.close()
+        server.stdout.close()
+        with open(audit) as f:
+            audit_lines = [json.loads(line) for line in f if line.strip()]
+        items = [line for line in audit_lines if line["event"] == "item"]
+        self.assertEqual(len(items), len(good) + len(bad))
+        self.assertTrue(all(len(line["image_sha256"]) == 64 for line in items))
+        texts = {"audit log": json.dumps(audit_lines), "server log": server_log,
+                 "client output": run.stdout + run.stderr}
+        for where, text in texts.items():
+            self.assertNotIn("PHANTOM", text, where)
+            for uid in uids:
+                self.assertNotIn(uid, text, where)
+        # The summary names the broken files by the SHA-256 of their UID.
+        for hashed in hashed_names:
+            self.assertIn(f"dicom-{hashed}: INVALID_ARGUMENT", run.stdout)
 
 
 if __name__ == "__main__":
