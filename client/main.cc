@@ -81,6 +81,8 @@ ABSL_FLAG(int, window, 16, "infer: requests in flight on the stream.");
 ABSL_FLAG(std::string, labels, "",
           "gallery: BTXRD dataset.csv, an image,label CSV or a folder per class.");
 ABSL_FLAG(int, k, 3, "gallery: images per TP / FP / FN row.");
+ABSL_FLAG(std::string, methods, "",
+          "gallery: CAM methods compared with --method against the annotations.");
 // bench (also uses input_dir, method, window)
 ABSL_FLAG(std::string, image_size, "", "bench: generated images WIDTHxHEIGHT (default 1000x1000).");
 ABSL_FLAG(int, images, 8, "bench: distinct generated images.");
@@ -177,6 +179,7 @@ int Gallery() {
   values.annotations_dir = absl::GetFlag(FLAGS_annotations_dir);
   values.out = absl::GetFlag(FLAGS_out);
   values.k = absl::GetFlag(FLAGS_k);
+  values.methods = absl::GetFlag(FLAGS_methods);
   absl::StatusOr<gallery::GalleryOptions> options = gallery::ParseGalleryOptions(values);
   if (!options.ok()) return UsageError("gallery", std::string(options.status().message()));
   return gallery::RunGallery(*options, stdout, stderr);

@@ -19,6 +19,8 @@
 #include "client/gallery/gallery_outputs.h"
 #include "client/gallery/gallery_run.h"
 #include "client/gallery/gallery_summary.h"
+#include "client/gallery/method_comparison.h"
+#include "client/gallery/method_comparison_pass.h"
 #include "client/gallery/prediction_pass.h"
 
 namespace explainer::client::gallery {
@@ -67,6 +69,11 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
     PrintError(err, "the server's model reports no class names");
     return kExitServer;
   }
+  if (absl::Status offered = CheckMethodsOffered(options.compared_methods, run.model);
+      !offered.ok()) {
+    PrintError(err, offered.message());
+    return kExitUsage;
+  }
   if (absl::Status match = MatchGalleryInputs(options, run.class_names, run.inputs); !match.ok()) {
     PrintError(err, match.message());
     return match.code() == absl::StatusCode::kNotFound ? kExitFailed : kExitUsage;
@@ -94,6 +101,8 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
   const absl::Status pass2 = RunExplanationPass(session, base, run, err);
   const ComparisonLayout comparison_layout;
   BuildComparison(run, cv::Size(comparison_layout.tile_width, comparison_layout.image_height));
+  const absl::Status methods =
+      pass2.ok() ? RunMethodComparisonPasses(session, base, run, err) : absl::OkStatus();
   absl::StatusOr<std::vector<std::string>> written = WriteGalleryOutputs(run);
   if (!written.ok()) {
     PrintError(err, written.status().message());
@@ -103,6 +112,11 @@ int RunGallery(const GalleryOptions& options, std::FILE* out, std::FILE* err) {
   std::fflush(out);
   if (!pass2.ok()) {
     PrintError(err, absl::StrCat("pass 2: ", session.DescribeError(pass2),
+                                 "; the outputs hold what was received"));
+    return kExitServer;
+  }
+  if (!methods.ok()) {
+    PrintError(err, absl::StrCat("method comparison: ", session.DescribeError(methods),
                                  "; the outputs hold what was received"));
     return kExitServer;
   }

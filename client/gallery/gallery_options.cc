@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/gallery/method_comparison.h"
 #include "common/status_macros.h"
 
 namespace explainer::client::gallery {
@@ -38,6 +39,12 @@ absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& valu
   options.k = values.k;
   ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
   ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
+  ASSIGN_OR_RETURN(std::vector<explainer::v1::CamMethod> methods, ParseMethodList(values.methods));
+  if (!methods.empty() && options.annotations_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--methods: needs --annotations-dir (the methods are compared against the annotations)");
+  }
+  if (!methods.empty()) options.compared_methods = ComparedMethods(options.explain.method, methods);
   return options;
 }
 
@@ -57,6 +64,12 @@ const char* GalleryUsageText() {
          "  --k N                   images per gallery row (default 3, at most 20)\n"
          "  --thresholds LIST       heatmap thresholds of the IoU (default 0.3,0.5,0.7)\n"
          "  --method NAME           CAM method (default grad-cam)\n"
+         "  --methods LIST          compare these methods with --method against the\n"
+         "                          annotations (e.g. grad-cam,grad-cam++,layer-cam; needs\n"
+         "                          --annotations-dir): each annotated tumour image is sent\n"
+         "                          once more per other method; writes\n"
+         "                          method_comparison.png, a table in index.html and\n"
+         "                          annotation_report.json's \"method_comparison\"\n"
          "  --image-weight W        weight of the image in the overlays (default 0.5)\n"
          "  --window N              requests in flight on the stream (default 16)\n"
          "  Pass 1 predicts every labelled image (no heatmaps); pass 2 explains only the\n"

@@ -4,6 +4,7 @@
 #define EXPLAINER_CLIENT_GALLERY_GALLERY_OPTIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "client/options.h"
@@ -22,6 +23,7 @@ struct GalleryFlagValues {
   std::string annotations_dir;
   std::string out;
   int k = 3;
+  std::string methods;  // --methods: "", or a list compared with --method
 };
 
 struct GalleryOptions {
@@ -33,6 +35,9 @@ struct GalleryOptions {
   std::string annotations_dir;  // empty: no annotation report
   std::string out_dir;
   int k = 3;
+  // --methods: the methods compared against the annotations, explain.method first
+  // (method_comparison.h); empty: no comparison.
+  std::vector<explainer::v1::CamMethod> compared_methods;
 };
 
 // Every error names the flag, e.g. "--k: must be in [1, 20], got 0".

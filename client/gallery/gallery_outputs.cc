@@ -9,6 +9,7 @@
 #include "client/gallery/gallery_documents.h"
 #include "client/gallery/gallery_pictures.h"
 #include "client/gallery/html_report.h"
+#include "client/gallery/method_comparison_render.h"
 #include "client/results_writer.h"
 #include "client/utf8_text.h"
 #include "common/status_macros.h"
@@ -61,11 +62,19 @@ absl::StatusOr<std::vector<std::string>> WriteGalleryOutputs(const GalleryRun& r
     RETURN_IF_ERROR(WritePng(out("annotation_comparison.png"), image));
     written.push_back("annotation_comparison.png");
   }
+  if (run.method_comparison) {
+    ASSIGN_OR_RETURN(cv::Mat image, RenderMethodComparison(*run.method_comparison));
+    RETURN_IF_ERROR(WritePng(out("method_comparison.png"), image));
+    written.push_back("method_comparison.png");
+  }
   // File names need not be UTF-8: escaped here, so that neither the JSON files nor
   // the page (which dumps parts of them) can throw on them.
   const Json metrics = EscapeInvalidUtf8Json(MetricsToJson(*run.predicted.metrics));
-  const Json report =
-      annotated ? EscapeInvalidUtf8Json(AnnotationReportToJson(run.explained.report)) : Json();
+  Json report = annotated ? AnnotationReportToJson(run.explained.report) : Json();
+  if (run.method_comparison) {
+    report["method_comparison"] = MethodComparisonToJson(*run.method_comparison);
+  }
+  report = EscapeInvalidUtf8Json(report);
   const Json gallery = EscapeInvalidUtf8Json(GalleryJson(run));
   RETURN_IF_ERROR(WriteFileBytes(out("metrics.json"), DumpJson(metrics, 2) + "\n"));
   written.push_back("metrics.json");

@@ -16,6 +16,7 @@
 #include "client/gallery/classification_metrics.h"
 #include "client/gallery/gallery_options.h"
 #include "client/gallery/labels.h"
+#include "client/gallery/method_comparison.h"
 #include "client/gallery/panels.h"
 #include "client/gallery/selection.h"
 #include "client/image_walker.h"
@@ -88,6 +89,7 @@ struct GalleryRun {
   PredictionResults predicted;
   ExplanationResults explained;
   ComparisonResults comparison;
+  std::optional<MethodComparison> method_comparison;  // --methods
 };
 
 }  // namespace explainer::client::gallery

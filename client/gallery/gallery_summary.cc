@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/gallery/method_comparison_pass.h"
 #include "client/results_writer.h"
 
 namespace explainer::client::gallery {
@@ -99,6 +100,7 @@ std::string GallerySummary(const GalleryRun& run, const std::vector<std::string>
   }
   absl::StrAppend(&text, "\n");
   AppendAgreement(run, text);
+  absl::StrAppend(&text, MethodComparisonSummary(run));
   const std::filesystem::path out_dir(run.options->out_dir);
   absl::StrAppend(&text, "Wrote ", absl::StrJoin(written, ", "), " to ", run.options->out_dir,
                   " in ", absl::FormatDuration(absl::Trunc(wall_time, absl::Milliseconds(100))),

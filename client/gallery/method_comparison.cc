@@ -38,7 +38,8 @@ AnnotationReport EmptyReportLike(const AnnotationReport& primary, const std::str
   return report;
 }
 
-// The pick's panel for method `m` from an answer with overlay and raw heatmap.
+// The pick's panel for method `m` from an answer with the 8-bit heatmap PNG (the
+// overlay drawn here, as the annotation comparison draws the run's method's).
 void StorePickPanel(const MethodComparisonInput& input, const ComparedImage& image,
                     const ExplainResult& result, size_t m, PickedImage* pick) {
   absl::StatusOr<std::string> bytes = ReadFileBytes(image.path, input.max_file_bytes);
@@ -47,7 +48,9 @@ void StorePickPanel(const MethodComparisonInput& input, const ComparedImage& ima
   absl::StatusOr<ComparisonPanels> panels =
       !bytes.ok()        ? absl::StatusOr<ComparisonPanels>(bytes.status())
       : !annotation.ok() ? absl::StatusOr<ComparisonPanels>(annotation.status())
-                         : BuildComparisonPanels(*bytes, *annotation, result, input.panel_box);
+                         : BuildComparisonPanelsFromHeatmapPng(
+                               *bytes, *annotation, result.heatmap_png(),
+                               input.base_options.overlay_image_weight(), input.panel_box);
   if (!panels.ok()) {
     pick->errors[m] = std::string(panels.status().message());
     return;
@@ -234,14 +237,15 @@ absl::Status RunMethodComparison(const MethodComparisonInput& input,
       report.failed.push_back(absl::StrCat(file, ": not given to the comparison"));
     }
     const absl::Status status = run_pass(
-        absl::StrCat("method comparison: ", comparison->methods[m]), keys,
+        comparison->methods[m], keys,
         [&](size_t key) {
           const size_t i = index_of.at(key);
           ExplainOptions options = input.base_options;
           options.set_method(input.methods[m]);
           const bool is_pick = picked.count(sent[i]->file) > 0;
-          options.set_return_overlay_png(is_pick);
-          options.set_return_raw_heatmap(is_pick);
+          options.set_return_overlay_png(false);
+          options.set_return_raw_heatmap(false);
+          options.set_return_heatmap_png(is_pick);
           return options;
         },
         [&](size_t key, const ExplainResult* result, const std::string& error) {

@@ -80,14 +80,14 @@ struct MethodComparison {
   std::vector<ClassPicks> classes;      // per annotated class, in class order
 };
 
-// Runs one Explain stream over the images with these keys (ComparedImage::key)
-// with the options `options_for(key)` gives; every image is answered once through
+// Runs one Explain stream, for `method` (its name), over the images with these
+// keys (ComparedImage::key) with the options `options_for(key)` gives; every image is answered once through
 // `on_answer`, with a result or (result null) the error's text. The status is the
 // stream's: not OK when it failed as a whole.
 using OnComparisonAnswer = std::function<void(
     size_t key, const explainer::v1::ExplainResult* result, const std::string& error)>;
 using ComparisonPassRunner = std::function<absl::Status(
-    const std::string& what, const std::vector<size_t>& keys,
+    const std::string& method, const std::vector<size_t>& keys,
     const std::function<explainer::v1::ExplainOptions(size_t key)>& options_for,
     const OnComparisonAnswer& on_answer)>;
 
@@ -101,8 +101,9 @@ struct MethodComparisonInput {
   // missing here shows `primary_errors`' text or "no panels".
   std::map<std::string, ComparisonPanels> primary_panels;
   std::map<std::string, std::string> primary_errors;
-  // Options every request shares (thresholds, overlay weight); method and the
-  // returned images are set per request.
+  // Options every request shares (thresholds; overlay_image_weight also weighs
+  // the picks' overlays drawn here); method and the returned images are set per
+  // request (only the picks ask for the 8-bit heatmap PNG).
   explainer::v1::ExplainOptions base_options;
   cv::Size panel_box{240, 240};
   int64_t max_file_bytes = 64 << 20;  // when reading a pick's files for its panels

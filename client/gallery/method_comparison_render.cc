@@ -9,7 +9,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "client/gallery/tile_canvas.h"
 #include "client/results_writer.h"
 #include "opencv2/imgproc.hpp"
@@ -42,12 +41,16 @@ std::vector<std::optional<double>> RowScores(const MethodComparison& c, const st
   return scores;
 }
 
+// The highest of `values`; nullopt when none is defined or all are equal (then no
+// method stands out, and none is marked).
 std::optional<double> Highest(const std::vector<std::optional<double>>& values) {
   std::optional<double> best;
+  bool all_equal = true;
   for (const auto& v : values) {
+    all_equal = all_equal && v == values.front();
     if (v && (!best || *v > *best)) best = v;
   }
-  return best;
+  return all_equal && values.size() > 1 ? std::nullopt : best;
 }
 
 }  // namespace
@@ -87,8 +90,7 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
   const int w = layout.tile_width;
   cv::Mat canvas(size, CV_8UC3, colors::kPage);
   DrawTextBand(canvas, cv::Rect(0, 0, size.width, layout.header_height),
-               {TextLine{absl::StrCat("Method comparison: heatmaps vs tumour annotation (",
-                                      absl::StrJoin(c.methods, ", "), ")"),
+               {TextLine{"Method comparison: each method's heatmap vs the tumour annotation",
                          colors::kHeaderText, true}},
                kHeaderScale, colors::kHeaderBand);
   int top = layout.header_height;

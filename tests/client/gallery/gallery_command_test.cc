@@ -391,6 +391,16 @@ TEST_F(GalleryCommandTest, ServerDownIsExitThree) {
   EXPECT_THAT(err_, HasSubstr("cannot reach the explainer server at"));
 }
 
+TEST_F(GalleryCommandTest, MethodTheServerDoesNotOfferIsRefusedBeforeAnyPass) {
+  GalleryOptions options = Options();
+  options.compared_methods = {explainer::v1::CAM_METHOD_GRAD_CAM,
+                              explainer::v1::CAM_METHOD_GRAD_CAM_PLUS_PLUS};
+  EXPECT_EQ(Run(options), kExitUsage);
+  EXPECT_THAT(err_, HasSubstr("explainer gallery: --methods: the server does not offer "
+                              "grad-cam++ (it offers grad-cam)"));
+  EXPECT_TRUE(server_->service().streams().empty());
+}
+
 TEST_F(GalleryCommandTest, OutEqualToInputIsAUsageErrorNamingBothFlags) {
   GalleryOptions options = Options();
   options.out_dir = dir_.Path("in/images/..");

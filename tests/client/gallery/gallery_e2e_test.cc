@@ -3,6 +3,8 @@
 // same folder; every output must exist and decode, the grids must have the
 // expected size, the picks, metrics and IoU report must agree with infer's
 // results.jsonl, and index.html must load every image in headless Chromium.
+// The gallery also compares grad-cam with hires-cam and xgrad-cam (--methods):
+// each method's figures must be those `infer --method` gives for the same images.
 //
 // Outputs (gallery folder, Chromium screenshot) are kept for people to look at:
 // in $TEST_UNDECLARED_OUTPUTS_DIR under bazel, else $EXPLAINER_TEST_OUTPUT_DIR,
@@ -21,9 +23,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/gallery/comparison_render.h"
 #include "client/gallery/gallery_render.h"
+#include "client/gallery/method_comparison_render.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -42,6 +46,8 @@ constexpr int kCount = 40;
 constexpr int kSeed = 11;
 constexpr int kK = 3;
 constexpr char kChromium[] = "/usr/bin/chromium";
+// The run's --method (grad-cam) and two methods as cheap (one forward, one backward).
+const std::vector<std::string> kComparedMethods = {"grad-cam", "hires-cam", "xgrad-cam"};
 // Answers of two runs may come from differently composed batches: allow float noise.
 constexpr double kTolerance = 1e-5;
 
@@ -133,11 +139,28 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
       absl::Minutes(5));
   ASSERT_EQ(infer.exit_code, 0) << infer.out << infer.err;
 
+  // The compared methods' figures, independently: one infer run per method.
+  std::map<std::string, std::map<std::string, json>> method_annotations;  // method -> file ->
+  for (size_t m = 1; m < kComparedMethods.size(); ++m) {
+    const std::string dir = work + "/infer_" + kComparedMethods[m];
+    const CommandResult run = RunCommand(
+        {ClientBinary(), "infer", "--server", address, "--input-dir", work + "/demo/images",
+         "--annotations-dir", work + "/demo/Annotations", "--out", dir, "--method",
+         kComparedMethods[m]},
+        absl::Minutes(5));
+    ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+    for (absl::string_view line :
+         absl::StrSplit(ReadFile(dir + "/results.jsonl"), '\n', absl::SkipEmpty())) {
+      const json r = json::parse(line);
+      method_annotations[kComparedMethods[m]][r["file"].get<std::string>()] = r["annotation"];
+    }
+  }
+
   const std::string out = kept + "/gallery";
   const CommandResult gallery = RunCommand(
       {ClientBinary(), "gallery", "--server", address, "--input-dir", work + "/demo/images",
        "--labels", work + "/demo/dataset.csv", "--annotations-dir", work + "/demo/Annotations",
-       "--out", out, "--k", absl::StrCat(kK)},
+       "--out", out, "--k", absl::StrCat(kK), "--methods", absl::StrJoin(kComparedMethods, ",")},
       absl::Minutes(5));
   ASSERT_EQ(gallery.exit_code, 0) << gallery.out << gallery.err;
   EXPECT_THAT(gallery.out, HasSubstr("Open " + out + "/index.html"));
@@ -248,6 +271,63 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
   EXPECT_EQ(comparison.size(), explainer::client::gallery::ComparisonCanvasSize(
                                    explainer::client::gallery::ComparisonLayout(), rows_per_class));
 
+  // The method comparison: grad-cam's figures are the report's; the others are
+  // those infer gives with --method, image by image, and their means.
+  const json& methods = report["method_comparison"];
+  ASSERT_TRUE(methods.is_object()) << report.dump().substr(0, 2000);
+  EXPECT_EQ(methods["methods"], json(kComparedMethods));
+  EXPECT_THAT(gallery.err, HasSubstr("pass method hires-cam: method comparison"));
+  EXPECT_EQ(methods["per_method"]["grad-cam"]["overall"], report["overall"]);
+  EXPECT_EQ(methods["per_method"]["grad-cam"]["per_class"], report["per_class"]);
+  bool any_differs = false;  // a method's figures must not be grad-cam's copied
+  for (size_t m = 1; m < kComparedMethods.size(); ++m) {
+    const std::string& method = kComparedMethods[m];
+    const json& figures = methods["per_method"][method];
+    EXPECT_EQ(figures["failed_count"], 0) << figures["failed"];
+    ASSERT_EQ(figures["images"].size(), tumour_files.size()) << method;
+    double sum_iou = 0;
+    for (size_t i = 0; i < figures["images"].size(); ++i) {
+      const json& image = figures["images"][i];
+      const std::string file = image["file"];
+      const json& expected = method_annotations.at(method).at(file);
+      ASSERT_FALSE(expected.is_null()) << method << " " << file;
+      for (const char* key : {"0.3", "0.5", "0.7"}) {
+        EXPECT_NEAR(image["iou"][key].get<double>(), expected["iou"][key].get<double>(),
+                    kTolerance)
+            << method << " " << file << " IoU@" << key;
+      }
+      EXPECT_EQ(image["pointing_game_hit"], expected["pointing_game_hit"]) << method << file;
+      EXPECT_NEAR(image["energy_inside"].get<double>(), expected["energy_inside"].get<double>(),
+                  kTolerance)
+          << method << " " << file;
+      sum_iou += expected["iou"]["0.5"].get<double>();
+      any_differs = any_differs || std::fabs(image["energy_inside"].get<double>() -
+                                             report["images"][i]["energy_inside"].get<double>()) >
+                                       1e-4;
+    }
+    EXPECT_NEAR(figures["overall"]["mean_iou"]["0.5"].get<double>(),
+                sum_iou / static_cast<double>(tumour_files.size()), kTolerance)
+        << method;
+  }
+  EXPECT_TRUE(any_differs) << "every method gave grad-cam's energy inside on every image";
+  // The same best / median / worst as the annotation comparison (grad-cam's IoU).
+  std::vector<int> picks_per_class;
+  for (size_t c = 0; c < methods["picks"].size(); ++c) {
+    const json& rows = methods["picks"][c]["rows"];
+    picks_per_class.push_back(static_cast<int>(rows.size()));
+    for (size_t r = 0; r < rows.size(); ++r) {
+      EXPECT_TRUE(rows[r]["errors"].empty()) << rows[r].dump();
+      EXPECT_EQ(rows[r]["file"], run_json["comparison"]["classes"][c]["rows"][r]["file"]);
+    }
+  }
+  EXPECT_EQ(picks_per_class, rows_per_class);
+  const cv::Mat method_image = cv::imread(out + "/method_comparison.png");
+  ASSERT_FALSE(method_image.empty());
+  EXPECT_EQ(method_image.size(),
+            explainer::client::gallery::MethodComparisonCanvasSize(
+                explainer::client::gallery::MethodComparisonLayout(), kComparedMethods.size(),
+                picks_per_class));
+
   // The page in a real browser: every <img> loads (the page's own script marks
   // broken ones), and a screenshot for people.
   ASSERT_TRUE(fs::exists(kChromium)) << kChromium << " is not installed (apt-get install chromium)";
@@ -256,7 +336,8 @@ TEST(GalleryE2eTest, DemoFolderGalleryAgreesWithInferAndOpensInChromium) {
   for (size_t at = html.find("<img "); at != std::string::npos; at = html.find("<img ", at + 1)) {
     ++images;
   }
-  EXPECT_EQ(images, classes.size() + 1);
+  EXPECT_EQ(images, classes.size() + 2);  // galleries, annotation and method comparisons
+  EXPECT_THAT(html, HasSubstr("<h2>Method comparison</h2>"));
   // HOME: Chromium writes caches there, and under bazel's sandbox the user's home
   // is read-only or unset.
   const std::vector<std::string> chromium = {"/usr/bin/env",

@@ -38,6 +38,27 @@ TEST(GalleryOptionsTest, Defaults) {
   EXPECT_EQ(options->window, 16);
 }
 
+TEST(GalleryOptionsTest, MethodsPutTheRunsMethodFirst) {
+  GalleryFlagValues v = Good();
+  v.annotations_dir = "ann";
+  v.explain.method = "hires-cam";
+  v.methods = "grad-cam++, hires-cam,grad-cam";
+  absl::StatusOr<GalleryOptions> options = ParseGalleryOptions(v);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_THAT(options->compared_methods,
+              ElementsAre(explainer::v1::CAM_METHOD_HIRES_CAM,
+                          explainer::v1::CAM_METHOD_GRAD_CAM_PLUS_PLUS,
+                          explainer::v1::CAM_METHOD_GRAD_CAM));
+  EXPECT_TRUE(ParseGalleryOptions(Good())->compared_methods.empty());
+  v.methods = "grad-cam,lime";
+  EXPECT_THAT(Error(v), HasSubstr("--methods: unknown CAM method 'lime'"));
+  v = Good();
+  v.methods = "grad-cam++";
+  EXPECT_EQ(Error(v),
+            "--methods: needs --annotations-dir (the methods are compared against the "
+            "annotations)");
+}
+
 TEST(GalleryOptionsTest, BadValuesNameTheFlag) {
   GalleryFlagValues v = Good();
   v.input_dir = " ";
@@ -74,7 +95,8 @@ TEST(GalleryOptionsTest, UsageMentionsEveryFlagAndOutput) {
   const std::string usage = GalleryUsageText();
   for (const char* word :
        {"--input-dir", "--labels", "--annotations-dir", "--out", "--k", "--thresholds", "--method",
-        "gallery_<Class>.png", "annotation_comparison.png", "metrics.json",
+        "--methods", "gallery_<Class>.png", "annotation_comparison.png", "method_comparison.png",
+        "metrics.json",
         "annotation_report.json", "index.html"}) {
     EXPECT_THAT(usage, HasSubstr(word));
   }

@@ -99,6 +99,15 @@ std::string Png(int width, int height, const cv::Scalar& color) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// An 8-bit heatmap PNG, a left-to-right ramp.
+std::string GrayPng(int width, int height) {
+  cv::Mat image(height, width, CV_8UC1);
+  for (int x = 0; x < width; ++x) image.col(x).setTo(255 * x / (width - 1));
+  std::vector<uchar> bytes;
+  cv::imencode(".png", image, bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
 std::string LabelMe(int width, int height) {
   return absl::StrCat(
       R"({"shapes": [{"label": "tumor", "points": [[4, 4], [20, 16]], "shape_type": "rectangle"}],)",
@@ -143,6 +152,7 @@ class MethodComparisonRunTest : public ::testing::Test {
     input_.primary = &primary_;
     input_.base_options.add_iou_thresholds(0.3f);
     input_.base_options.add_iou_thresholds(0.5f);
+    input_.base_options.set_overlay_image_weight(0.5f);
     input_.panel_box = cv::Size(40, 40);
     // The annotation comparison's panels of grad-cam's picks; m1's failed.
     for (const char* file : {"b1", "b3", "b2"}) {
@@ -166,7 +176,8 @@ class MethodComparisonRunTest : public ::testing::Test {
             const size_t i = key - 100;  // the keys are 100 + the report's index
             const std::string file = primary_.images[i].file;
             sent_[options.method()].push_back(file);
-            if (options.return_overlay_png()) picks_sent_[options.method()].push_back(file);
+            EXPECT_FALSE(options.return_overlay_png() || options.return_raw_heatmap());
+            if (options.return_heatmap_png()) picks_sent_[options.method()].push_back(file);
             if (options.method() == kPlusPlus && file == "b3") {
               on_answer(key, nullptr, "INVALID_ARGUMENT: scripted failure");
               continue;
@@ -181,12 +192,7 @@ class MethodComparisonRunTest : public ::testing::Test {
             }
             a->set_pointing_game_hit(options.method() == kHiRes);
             a->set_energy_inside(0.5f);
-            if (options.return_overlay_png()) result.set_overlay_png(Png(32, 24, {0, 0, 200}));
-            if (options.return_raw_heatmap()) {
-              result.mutable_heatmap()->set_width(4);
-              result.mutable_heatmap()->set_height(3);
-              for (int v = 0; v < 12; ++v) result.mutable_heatmap()->add_values(v / 12.0f);
-            }
+            if (options.return_heatmap_png()) result.set_heatmap_png(GrayPng(8, 6));
             on_answer(key, &result, "");
           }
           return absl::OkStatus();
@@ -205,7 +211,7 @@ class MethodComparisonRunTest : public ::testing::Test {
 TEST_F(MethodComparisonRunTest, SendsEachImageOncePerExtraMethodAndPicksByThePrimary) {
   MethodComparison comparison;
   ASSERT_TRUE(Run(&comparison).ok());
-  EXPECT_THAT(passes_, ElementsAre("method comparison: hires-cam", "method comparison: grad-cam++"));
+  EXPECT_THAT(passes_, ElementsAre("hires-cam", "grad-cam++"));
   EXPECT_EQ(sent_.count(kGradCam), 0u);  // the primary's figures are the report's
   EXPECT_THAT(sent_[kHiRes], ElementsAre("b1", "b2", "b3", "b4", "b5", "m1"));
   EXPECT_THAT(sent_[kPlusPlus], ElementsAre("b1", "b2", "b3", "b4", "b5", "m1"));
