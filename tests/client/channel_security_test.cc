@@ -7,10 +7,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::explainer::testing::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -21,7 +23,7 @@ constexpr char kKey[] = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY
 
 TEST(ChannelSecurityTest, PlaintextWithoutFlags) {
   absl::StatusOr<ChannelSecurity> security = ParseChannelSecurity({});
-  ASSERT_TRUE(security.ok()) << security.status();
+  ASSERT_THAT(security, IsOk());
   EXPECT_FALSE(security->tls);
   EXPECT_TRUE(security->token.empty());
 }
@@ -36,7 +38,7 @@ TEST(ChannelSecurityTest, ReadsFilesAndTheToken) {
   values.token_file = dir.Write("token", "  s3cret-token\n");
   values.token_env = "ignored-when-a-file-is-given";
   absl::StatusOr<ChannelSecurity> security = ParseChannelSecurity(values);
-  ASSERT_TRUE(security.ok()) << security.status();
+  ASSERT_THAT(security, IsOk());
   EXPECT_TRUE(security->tls);
   EXPECT_EQ(security->root_certs_pem, kCert);
   EXPECT_EQ(security->private_key_pem, kKey);
@@ -47,7 +49,7 @@ TEST(ChannelSecurityTest, ReadsFilesAndTheToken) {
   ChannelSecurityFlagValues env;
   env.token_env = "env-token";
   security = ParseChannelSecurity(env);
-  ASSERT_TRUE(security.ok());
+  ASSERT_THAT(security, IsOk());
   EXPECT_EQ(security->token, "env-token");
   EXPECT_EQ(security->token_source, "$EXPLAINER_TOKEN");
   EXPECT_FALSE(security->tls);
@@ -55,7 +57,7 @@ TEST(ChannelSecurityTest, ReadsFilesAndTheToken) {
   ChannelSecurityFlagValues system_roots;
   system_roots.tls = true;
   security = ParseChannelSecurity(system_roots);
-  ASSERT_TRUE(security.ok());
+  ASSERT_THAT(security, IsOk());
   EXPECT_TRUE(security->tls);
   EXPECT_TRUE(security->root_certs_pem.empty());
 }

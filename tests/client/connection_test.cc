@@ -10,10 +10,12 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -79,7 +81,7 @@ absl::StatusOr<explainer::v1::ModelInfo> FetchFromBusyServer(int refusals, int* 
 TEST(FetchModelInfoTest, RetriesABusyServerWithBackoff) {
   int calls = 0;
   absl::StatusOr<explainer::v1::ModelInfo> info = FetchFromBusyServer(3, &calls);
-  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->name(), "busy-model");
   EXPECT_EQ(calls, 4);
 }

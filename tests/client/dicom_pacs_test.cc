@@ -13,10 +13,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
+using ::explainer::testing::StatusIs;
 using ::explainer::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -24,14 +27,14 @@ using ::testing::HasSubstr;
 TEST(PacsFlagsTest, AcceptedForm) {
   absl::StatusOr<PacsSource> source =
       ParsePacsFlags("ORTHANC@pacs.example:4242", " 1.2.3 , 1.2.4", "");
-  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_THAT(source, IsOk());
   EXPECT_EQ(source->called_aet, "ORTHANC");
   EXPECT_EQ(source->host, "pacs.example");
   EXPECT_EQ(source->port, 4242);
   EXPECT_EQ(source->calling_aet, "EXPLAINER");
   EXPECT_THAT(source->study_uids, ElementsAre("1.2.3", "1.2.4"));
   source = ParsePacsFlags("A@[::1]:104", "1.2", "MYAET");
-  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_THAT(source, IsOk());
   EXPECT_EQ(source->host, "[::1]");
   EXPECT_EQ(source->calling_aet, "MYAET");
 }
@@ -78,11 +81,10 @@ TEST(PullStudiesTest, UnreachablePacsIsUnavailableAndNamesThePeerNotTheStudy) {
   source.study_uids = {"1.2.826.0.1.3680043.10.1188.5"};
   source.timeout = absl::Seconds(5);
   absl::StatusOr<PacsPull> pull = PullStudies(source, dir.Path("pacs_input"));
-  ASSERT_FALSE(pull.ok());
-  EXPECT_EQ(pull.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(pull.status().message(),
-              HasSubstr(absl::StrCat("--input-pacs: no association with NOBODY@127.0.0.1:", port,
-                                     " as EXPLAINER")));
+  ASSERT_THAT(pull,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr(absl::StrCat("--input-pacs: no association with NOBODY@127.0.0.1:",
+                                              port, " as EXPLAINER"))));
   EXPECT_THAT(pull.status().message(), ::testing::Not(HasSubstr("1.2.826")));
 }
 

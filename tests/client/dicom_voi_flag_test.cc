@@ -3,31 +3,33 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
-using ::testing::HasSubstr;
+using ::explainer::testing::IsOk;
 using explainer::v1::DicomVoi;
+using ::testing::HasSubstr;
 
 TEST(DicomVoiFlagTest, AcceptedForms) {
   absl::StatusOr<DicomVoi> voi = ParseDicomVoiFlag("");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_EQ(voi->choice_case(), DicomVoi::CHOICE_NOT_SET);
   voi = ParseDicomVoiFlag("File");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_EQ(voi->choice_case(), DicomVoi::CHOICE_NOT_SET);
   voi = ParseDicomVoiFlag("minmax");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_TRUE(voi->min_max());
   voi = ParseDicomVoiFlag("window:2");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_EQ(voi->window_number(), 2u);
   voi = ParseDicomVoiFlag("lut:1");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_EQ(voi->voi_lut_number(), 1u);
   voi = ParseDicomVoiFlag("-200.5,1000");
-  ASSERT_TRUE(voi.ok());
+  ASSERT_THAT(voi, IsOk());
   EXPECT_EQ(voi->window().center(), -200.5);
   EXPECT_EQ(voi->window().width(), 1000);
 }

@@ -13,10 +13,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::explainer::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -24,7 +26,7 @@ TEST(ReadFileBytesTest, ReadsARegularFile) {
   TempDir dir;
   const std::string path = dir.Write("a.png", std::string("x\0y", 3));
   absl::StatusOr<std::string> bytes = ReadFileBytes(path, 100);
-  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_THAT(bytes, IsOk());
   EXPECT_EQ(*bytes, std::string("x\0y", 3));
 }
 

@@ -10,10 +10,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::explainer::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -42,7 +44,7 @@ TEST(FindImagesTest, WalksRecursivelySortedAndSkipsOtherFiles) {
   dir.Write("in/a/b.json", "{}");
   dir.Write("in/B.webp", "x");
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   // Byte order: upper case before lower case, folders by their path.
   EXPECT_THAT(RelativePaths(*items), ElementsAre("B.webp", "a/b.JPG", "a/c/d.tiff", "z.png"));
   EXPECT_EQ((*items)[1].path, dir.Path("in/a/b.JPG"));
@@ -62,7 +64,7 @@ TEST(FindImagesTest, PairsMirroredAnnotationsBeforeFlatOnes) {
   dir.Write("ann/sub/IMG3.json", "{}");  // mirrored wins over flat
   dir.Write("ann/IMG3.json", "{}");
   auto items = FindImages(WalkOptions{"", dir.Path("in"), dir.Path("ann"), ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   ASSERT_EQ(items->size(), 4u);
   EXPECT_EQ((*items)[0].annotation_path, dir.Path("ann/IMG1.json"));
   EXPECT_EQ((*items)[1].annotation_path, "");  // IMG4: none
@@ -77,7 +79,7 @@ TEST(FindImagesTest, SameStemInOneFolderGetsDistinctOutputs) {
   dir.Write("in/a.png", "x");
   dir.Write("in/x/a.png", "x");  // other folder: mirrored, no clash
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   std::vector<std::string> stems;
   for (const ImageItem& item : *items) stems.push_back(item.output_stem);
   EXPECT_THAT(stems, ElementsAre("a_jpg", "a_png", "x/a"));
@@ -88,7 +90,7 @@ TEST(FindImagesTest, SkipsTheOutputFolderInsideTheInput) {
   dir.Write("in/a.png", "x");
   dir.Write("in/out/a_overlay.png", "x");
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", dir.Path("in/out")});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png"));
 }
 
@@ -97,7 +99,7 @@ TEST(FindImagesTest, SingleImageWithFlatAnnotation) {
   const std::string image = dir.Write("some/IMG9.jpeg", "x");
   dir.Write("ann/IMG9.json", "{}");
   auto items = FindImages(WalkOptions{image, "", dir.Path("ann"), ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   ASSERT_EQ(items->size(), 1u);
   EXPECT_EQ((*items)[0].relative_path, "IMG9.jpeg");
   EXPECT_EQ((*items)[0].output_stem, "IMG9");
@@ -138,7 +140,7 @@ TEST(FindImagesTest, KeepsBrokenLinksSoTheyAreReportedLater) {
   dir.Write("in/a.png", "x");
   std::filesystem::create_symlink(dir.Path("in/missing-target.png"), dir.Path("in/b.png"));
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png", "b.png"));
 }
 
@@ -147,15 +149,15 @@ TEST(FindImagesTest, FifosAreKeptButNeverReadAndSayWhatTheyAre) {
   dir.Write("in/a.png", "x");
   ASSERT_EQ(::mkfifo(dir.Path("in/b.jpg").c_str(), 0600), 0);
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   ASSERT_THAT(RelativePaths(*items), ElementsAre("a.png", "b.jpg"));
-  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_THAT((*items)[0].skip, IsOk());
   EXPECT_EQ((*items)[1].skip.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*items)[1].skip.message(),
             "not sent: " + dir.Path("in/b.jpg") + " is a FIFO, not a regular file");
 
   auto image = FindImages(WalkOptions{dir.Path("in/b.jpg"), "", "", ""});
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   EXPECT_EQ((*image)[0].skip.message(),
             "not sent: " + dir.Path("in/b.jpg") + " is a FIFO, not a regular file");
 }
@@ -169,16 +171,16 @@ TEST(FindImagesTest, LinksThatLeaveTheInputFolderAreNotFollowed) {
   std::filesystem::create_directories(dir.Path("in/sub"));
   std::filesystem::create_directory_symlink(dir.Path("in"), dir.Path("in/sub/loop"));
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   // The linked folder (a loop) is not entered.
   ASSERT_THAT(RelativePaths(*items), ElementsAre("a.png", "leak.png", "same.png"));
-  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_THAT((*items)[0].skip, IsOk());
   EXPECT_EQ((*items)[1].skip.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*items)[1].skip.message(),
             "not sent: " + dir.Path("in/leak.png") + " is a symbolic link to " +
                 std::filesystem::canonical(dir.Path("secret.png")).string() +
                 ", outside --input-dir (links that leave it are not followed)");
-  EXPECT_TRUE((*items)[2].skip.ok()) << (*items)[2].skip;
+  EXPECT_THAT((*items)[2].skip, IsOk());
 }
 
 TEST(FindImagesTest, AnnotationsThatAreNotFilesOrLeaveTheirFolderAreReported) {
@@ -191,9 +193,9 @@ TEST(FindImagesTest, AnnotationsThatAreNotFilesOrLeaveTheirFolderAreReported) {
   dir.Write("elsewhere.json", "{}");
   std::filesystem::create_symlink(dir.Path("elsewhere.json"), dir.Path("ann/c.json"));
   auto items = FindImages(WalkOptions{"", dir.Path("in"), dir.Path("ann"), ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   ASSERT_EQ(items->size(), 3u);
-  EXPECT_TRUE((*items)[0].skip.ok());
+  EXPECT_THAT((*items)[0].skip, IsOk());
   EXPECT_EQ((*items)[1].annotation_path, dir.Path("ann/b.json"));
   EXPECT_EQ((*items)[1].skip.message(),
             "not sent: " + dir.Path("ann/b.json") + " is a FIFO, not a regular file");
@@ -229,7 +231,7 @@ TEST(FindImagesTest, SkipsTheOutputFolderInsideTheInputHoweverItIsSpelled) {
   for (const std::string& out : {dir.Path("in/out/"), dir.Path("in/sub/../out"),
                                  dir.Path("in/./out/.")}) {
     auto items = FindImages(WalkOptions{"", dir.Path("in/"), "", out});
-    ASSERT_TRUE(items.ok()) << items.status();
+    ASSERT_THAT(items, IsOk());
     EXPECT_THAT(RelativePaths(*items), ElementsAre("a.png")) << out;
   }
 }
@@ -240,7 +242,7 @@ TEST(FindImagesTest, RequestIdsAreValidUtf8AndUnique) {
   dir.Write(std::string("in/b\xff.png"), "x");
   dir.Write("in/b\\xff.png", "x");  // a name that looks like the escape
   auto items = FindImages(WalkOptions{"", dir.Path("in"), "", ""});
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   ASSERT_EQ(items->size(), 3u);
   EXPECT_EQ((*items)[0].request_id, "a.png");
   EXPECT_EQ((*items)[1].request_id, "b\\xff.png");

@@ -18,11 +18,13 @@
 #include "opencv2/imgproc.hpp"
 #include "tests/client/fake_explainer_service.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
 using ::explainer::testing::FakeServer;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ReadAll;
 using ::explainer::testing::TempDir;
 using ::testing::HasSubstr;
@@ -55,7 +57,7 @@ TEST(InferClientOverlayTest, RendersTheOverlayFromTheFileAndTheRawHeatmap) {
   cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
   const cv::Mat heatmap = (cv::Mat_<float>(2, 3) << 0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f);
   absl::StatusOr<std::string> expected = common::OverlayPng(rgb, heatmap, 0.3f, -1);
-  ASSERT_TRUE(expected.ok()) << expected.status();
+  ASSERT_THAT(expected, IsOk());
   EXPECT_EQ(ReadAll(dir.Path("out/a_overlay.png")), *expected);
 
   std::vector<json> lines;

@@ -7,10 +7,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
+using ::explainer::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
@@ -27,8 +30,7 @@ InferFlagValues GoodValues() {
 
 std::string ErrorOf(const InferFlagValues& values) {
   auto options = ParseInferOptions(values);
-  EXPECT_FALSE(options.ok());
-  EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(options, StatusIs(absl::StatusCode::kInvalidArgument));
   return std::string(options.status().message());
 }
 
@@ -39,7 +41,7 @@ TEST(ParseInferOptionsTest, AcceptsGoodValues) {
   values.window = 4;
   values.explain.image_weight = 0.25;
   auto options = ParseInferOptions(values);
-  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_THAT(options, IsOk());
   EXPECT_EQ(options->connection.server, "127.0.0.1:50051");
   EXPECT_EQ(options->connection.max_message_bytes, 64 * 1024 * 1024);
   EXPECT_EQ(options->input_dir, "/data/images");
@@ -54,14 +56,14 @@ TEST(ParseInferOptionsTest, AcceptsGoodValues) {
 
 TEST(ParseInferOptionsTest, OverlayIsTheClientsByDefault) {
   auto options = ParseInferOptions(GoodValues());
-  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_THAT(options, IsOk());
   EXPECT_FALSE(options->server_overlay);
   EXPECT_EQ(options->png_compression, -1);
   InferFlagValues values = GoodValues();
   values.overlay = "server";
   values.png_compression = 9;
   options = ParseInferOptions(values);
-  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_THAT(options, IsOk());
   EXPECT_TRUE(options->server_overlay);
   EXPECT_EQ(options->png_compression, 9);
 
@@ -144,7 +146,7 @@ TEST(ParseInferOptionsTest, RoadPercentilesAndSeed) {
   values.explain.road_percentiles = "20, 40,60.5";
   values.explain.road_seed = 7;
   auto options = ParseInferOptions(values);
-  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_THAT(options, IsOk());
   EXPECT_THAT(options->explain.road_percentiles, ElementsAre(20.0f, 40.0f, 60.5f));
   EXPECT_EQ(options->explain.road_seed, 7u);
 

@@ -9,12 +9,14 @@
 #include "gtest/gtest.h"
 #include "tests/client/record_fixtures.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
 using ::explainer::testing::Classes;
 using ::explainer::testing::ErrorRecord;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::ResultRecord;
 using ::testing::HasSubstr;
 using json = nlohmann::ordered_json;
@@ -75,14 +77,14 @@ TEST(RecordToJsonTest, ResultWithoutAnnotationHasNullReportAndSkippedExplanation
 TEST(ResultsWriterTest, WritesLinesInItemOrder) {
   explainer::testing::TempDir dir;
   auto writer = ResultsWriter::Open(dir.Path("results.jsonl"));
-  ASSERT_TRUE(writer.ok()) << writer.status();
-  ASSERT_TRUE((*writer)->Add(2, json{{"i", 2}}).ok());
-  ASSERT_TRUE((*writer)->Add(0, json{{"i", 0}}).ok());
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Add(2, json{{"i", 2}}), IsOk());
+  ASSERT_THAT((*writer)->Add(0, json{{"i", 0}}), IsOk());
   // 0 is out, 2 waits for 1.
   EXPECT_EQ(explainer::testing::ReadAll(dir.Path("results.jsonl")), "{\"i\":0}\n");
-  ASSERT_TRUE((*writer)->Add(1, json{{"i", 1}}).ok());
+  ASSERT_THAT((*writer)->Add(1, json{{"i", 1}}), IsOk());
   EXPECT_THAT((*writer)->Add(1, json{{"i", 1}}).message(), HasSubstr("item 1 was added twice"));
-  ASSERT_TRUE((*writer)->Close().ok());
+  ASSERT_THAT((*writer)->Close(), IsOk());
   EXPECT_EQ(explainer::testing::ReadAll(dir.Path("results.jsonl")),
             "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n");
   EXPECT_EQ((*writer)->lines_written(), 3u);
@@ -91,8 +93,8 @@ TEST(ResultsWriterTest, WritesLinesInItemOrder) {
 TEST(ResultsWriterTest, CloseReportsAGap) {
   explainer::testing::TempDir dir;
   auto writer = ResultsWriter::Open(dir.Path("results.jsonl"));
-  ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE((*writer)->Add(1, json{{"i", 1}}).ok());
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Add(1, json{{"i", 1}}), IsOk());
   const absl::Status status = (*writer)->Close();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("item 0 never came; 1 later line(s) were not written"));
@@ -119,11 +121,11 @@ TEST(RecordToJsonTest, ResultKeptWhenItsOutputsCouldNotBeWritten) {
 TEST(ResultsWriterTest, InvalidUtf8IsEscapedNotFatal) {
   explainer::testing::TempDir dir;
   auto writer = ResultsWriter::Open(dir.Path("r.jsonl"));
-  ASSERT_TRUE(writer.ok());
+  ASSERT_THAT(writer, IsOk());
   ItemRecord record = ResultRecord(std::string("sub/b\xff\xfe.png"), 0, {0.8f, 0.1f, 0.1f});
   record.request_id = "1:sub/b\\xff\\xfe.png";
-  ASSERT_TRUE((*writer)->Add(0, RecordToJson(record, Classes())).ok());
-  ASSERT_TRUE((*writer)->Close().ok());
+  ASSERT_THAT((*writer)->Add(0, RecordToJson(record, Classes())), IsOk());
+  ASSERT_THAT((*writer)->Close(), IsOk());
   const json line = json::parse(explainer::testing::ReadAll(dir.Path("r.jsonl")));
   // The bytes are kept, readable, as \xff: not dropped or replaced by U+FFFD.
   EXPECT_EQ(line["file"], "sub/b\\xff\\xfe.png");

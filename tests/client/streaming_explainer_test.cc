@@ -12,12 +12,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/fake_explainer_service.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
 using ::explainer::testing::FakeBehaviour;
 using ::explainer::testing::FakeServer;
+using ::explainer::testing::IsOk;
 using ::explainer::v1::ExplainRequest;
 using ::testing::HasSubstr;
 
@@ -49,13 +51,13 @@ TEST(StreamingExplainerTest, FillsButNeverExceedsTheWindowAndMatchesOutOfOrderAn
   absl::Status status;
   auto answers = RunAll(
       explainer, 10, [](size_t i) { return Request(i); }, &status);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_THAT(status, IsOk());
   // The fake holds answers until kWindow requests wait, then answers last first.
   EXPECT_EQ(server.service().max_outstanding(), kWindow);
   EXPECT_EQ(server.service().requests_seen(), 10);
   for (size_t i = 0; i < 10; ++i) {
     const StreamAnswer& answer = answers.at(i);
-    ASSERT_TRUE(answer.response.ok()) << answer.response.status();
+    ASSERT_THAT(answer.response, IsOk());
     EXPECT_TRUE(answer.sent);
     EXPECT_EQ(answer.response->request_id(), absl::StrCat("img-", i));
     EXPECT_EQ(answer.response->result().predicted_index(), static_cast<int>((i + 1) % 3));
@@ -69,7 +71,7 @@ TEST(StreamingExplainerTest, WindowOfOneIsStrictlySequential) {
   absl::Status status;
   RunAll(
       explainer, 5, [](size_t i) { return Request(i); }, &status);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(server.service().max_outstanding(), 1);
 }
 
@@ -90,8 +92,8 @@ TEST(StreamingExplainerTest, LocalErrorsAreAnsweredWithoutSending) {
         return Request(i);
       },
       &status);
-  ASSERT_TRUE(status.ok()) << status;
-  EXPECT_TRUE(answers.at(0).response.ok());
+  ASSERT_THAT(status, IsOk());
+  EXPECT_THAT(answers.at(0).response, IsOk());
   EXPECT_EQ(answers.at(1).response.status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(answers.at(1).sent);
   EXPECT_EQ(answers.at(2).response.status().code(), absl::StatusCode::kResourceExhausted);
@@ -122,7 +124,7 @@ TEST(StreamingExplainerTest, EmptyIdsBecomeIndices) {
         return absl::StatusOr<ExplainRequest>(request);
       },
       &status);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(answers.at(2).response->request_id(), "2");
 }
 
@@ -252,7 +254,7 @@ TEST(StreamingExplainerTest, UnreachableServerFailsEveryItem) {
 
 TEST(StreamingExplainerTest, ZeroItemsIsANoOp) {
   StreamingExplainer explainer(nullptr, StreamOptions{});
-  EXPECT_TRUE(explainer.Run(0, nullptr, nullptr).ok());
+  EXPECT_THAT(explainer.Run(0, nullptr, nullptr), IsOk());
 }
 
 }  // namespace

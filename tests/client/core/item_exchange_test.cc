@@ -7,10 +7,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::explainer::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -30,7 +32,7 @@ TEST(BuildItemRequestTest, CarriesIdImageOptionsAndTheAnnotationWhenExplaining) 
   options.add_iou_thresholds(0.5f);
   absl::StatusOr<explainer::v1::ExplainRequest> request =
       BuildItemRequest(Item(dir), options, 1 << 20);
-  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_THAT(request, IsOk());
   EXPECT_EQ(request->request_id(), "a.png");
   EXPECT_EQ(request->image(), "image-bytes");
   EXPECT_EQ(request->annotation_json(), "{}");
@@ -38,7 +40,7 @@ TEST(BuildItemRequestTest, CarriesIdImageOptionsAndTheAnnotationWhenExplaining) 
 
   options.set_skip_explanation(true);  // a prediction needs no annotation
   request = BuildItemRequest(Item(dir), options, 1 << 20);
-  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_THAT(request, IsOk());
   EXPECT_TRUE(request->annotation_json().empty());
 }
 

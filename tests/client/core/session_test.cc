@@ -13,11 +13,13 @@
 #include "gtest/gtest.h"
 #include "tests/client/fake_explainer_service.h"
 #include "tests/client/temp_dir.h"
+#include "tests/status_matchers.h"
 
 namespace explainer::client {
 namespace {
 
 using ::explainer::testing::FakeServer;
+using ::explainer::testing::IsOk;
 using ::explainer::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -109,7 +111,7 @@ TEST_P(RunExplainStreamTest, AnswersEveryItemOnce) {
         answered.insert(answer.index);
         results += answer.response.ok() && answer.response->has_result() ? 1 : 0;
       });
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(status, IsOk());
   EXPECT_EQ(answered.size(), 10u);
   for (size_t i = 0; i < 10; ++i) EXPECT_EQ(answered.count(i), 1u) << i;
   EXPECT_EQ(results, 10);

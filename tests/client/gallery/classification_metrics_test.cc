@@ -12,11 +12,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::client::gallery {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -51,7 +53,7 @@ TEST(ClassificationMetricsTest, HandComputedSmallCase) {
                                              {0.1f, 0.1f, 0.8f}};
   absl::StatusOr<ClassificationMetrics> m =
       ComputeClassificationMetrics(kClasses, y_true, y_pred, p);
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk());
   EXPECT_EQ(m->count, 5);
   EXPECT_THAT(m->confusion,
               ElementsAre(ElementsAre(1, 1, 0), ElementsAre(1, 1, 0), ElementsAre(0, 0, 1)));
@@ -74,7 +76,7 @@ TEST(ClassificationMetricsTest, MissingClassIsNullNeverNan) {
   const std::vector<int> y_pred = {0, 0};
   absl::StatusOr<ClassificationMetrics> m = ComputeClassificationMetrics(
       kClasses, y_true, y_pred, {{0.9f, 0.05f, 0.05f}, {0.6f, 0.3f, 0.1f}});
-  ASSERT_TRUE(m.ok());
+  ASSERT_THAT(m, IsOk());
   EXPECT_FALSE(m->per_class[2].sensitivity.has_value());
   EXPECT_FALSE(m->per_class[2].auc.has_value());
   EXPECT_FALSE(m->per_class[1].precision.has_value());  // never predicted
@@ -94,7 +96,7 @@ TEST(ClassificationMetricsTest, MissingClassIsNullNeverNan) {
 
 TEST(ClassificationMetricsTest, EmptyRunIsAllNull) {
   absl::StatusOr<ClassificationMetrics> m = ComputeClassificationMetrics(kClasses, {}, {}, {});
-  ASSERT_TRUE(m.ok());
+  ASSERT_THAT(m, IsOk());
   const nlohmann::ordered_json j = MetricsToJson(*m);
   EXPECT_EQ(j["count"], 0);
   EXPECT_TRUE(j["accuracy"].is_null());
@@ -144,7 +146,7 @@ TEST(ClassificationMetricsTest, AgreesWithTheNumpyReference) {
     absl::StatusOr<ClassificationMetrics> m =
         ComputeClassificationMetrics(kClasses, c["y_true"].get<std::vector<int>>(),
                                      c["y_pred"].get<std::vector<int>>(), probabilities);
-    ASSERT_TRUE(m.ok()) << name << ": " << m.status();
+    ASSERT_THAT(m, IsOk()) << name;
     const nlohmann::json& e = c["expected"];
     EXPECT_EQ(nlohmann::json(m->confusion), e["confusion"]) << name;
     ExpectOptional(e["accuracy"], m->accuracy, name + " accuracy");

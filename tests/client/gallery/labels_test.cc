@@ -15,10 +15,14 @@
 #include "client/gallery/csv_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 #include "tests/test_paths.h"
 
 namespace explainer::client::gallery {
 namespace {
+
+using ::explainer::testing::IsOk;
+using ::explainer::testing::StatusIs;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -42,7 +46,7 @@ TEST(ParseCsvTest, QuotesCommasCrlfBomAndBlankLines) {
       "\"multi\nline.jpg\",Malignant\n"
       "last.jpg,Normal";  // no final newline
   absl::StatusOr<std::vector<CsvRow>> rows = ParseCsv(text, "labels.csv");
-  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_THAT(rows, IsOk());
   EXPECT_THAT(
       Cells(*rows),
       ElementsAre(ElementsAre("image", "label"), ElementsAre("a,b.jpeg", "Benign"),
@@ -57,15 +61,13 @@ TEST(ParseCsvTest, QuotesCommasCrlfBomAndBlankLines) {
 
 TEST(ParseCsvTest, EmptyCellsAndCrOnlyLineEnds) {
   absl::StatusOr<std::vector<CsvRow>> rows = ParseCsv("a,,c\r,b,\r", "x.csv");
-  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_THAT(rows, IsOk());
   EXPECT_THAT(Cells(*rows), ElementsAre(ElementsAre("a", "", "c"), ElementsAre("", "b", "")));
 }
 
 TEST(ParseCsvTest, UnterminatedQuoteNamesTheLine) {
   absl::StatusOr<std::vector<CsvRow>> rows = ParseCsv("a,b\n\"open,Benign\nc,d\n", "l.csv");
-  ASSERT_FALSE(rows.ok());
-  EXPECT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(rows.status().message(), HasSubstr("l.csv line 2"));
+  ASSERT_THAT(rows, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("l.csv line 2")));
   EXPECT_THAT(rows.status().message(), HasSubstr("never closed"));
 }
 
@@ -90,7 +92,7 @@ TEST(BtxrdCsvTest, RealDatasetGivesThePublishedCounts) {
   EXPLAINER_NEED_SHARED_DATA("btxrd/dataset.csv");
   const std::string path = testing::SharedDir() + "/btxrd/dataset.csv";
   absl::StatusOr<LabelTable> table = ReadLabels(path);
-  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_THAT(table, IsOk());
   EXPECT_EQ(table->format, LabelFormat::kBtxrdCsv);
   std::map<std::string, int> counts;
   std::map<std::string, int> stems;
@@ -111,7 +113,7 @@ TEST(BtxrdCsvTest, RealDatasetGivesThePublishedCounts) {
   std::ifstream in(path, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   absl::StatusOr<std::vector<CsvRow>> rows = ParseCsv(text, path);
-  ASSERT_TRUE(rows.ok());
+  ASSERT_THAT(rows, IsOk());
   int jpeg = 0, jpg = 0;
   for (size_t r = 1; r < rows->size(); ++r) {
     const std::string& id = (*rows)[r].cells[0];
@@ -124,7 +126,7 @@ TEST(BtxrdCsvTest, RealDatasetGivesThePublishedCounts) {
   // Every label is one of the model's classes.
   std::vector<std::string> image_stems = {"IMG000001", "IMG000002", "NOT_IN_CSV"};
   absl::StatusOr<LabelMatch> match = MatchLabels(*table, image_stems, kClasses);
-  ASSERT_TRUE(match.ok()) << match.status();
+  ASSERT_THAT(match, IsOk());
   EXPECT_THAT(match->true_class, ElementsAre(2, 2, -1));
   EXPECT_THAT(match->unlabelled_images, ElementsAre(2u));
   EXPECT_EQ(match->labels_without_image.size(), 3744u);
@@ -139,7 +141,7 @@ TEST(BtxrdCsvTest, MalignantWinsThenBenignElseNormal) {
                            "C.jpeg,1,30,F,0,0,0,0\n"
                            "D.jpeg,1,30,F,1,1,1,0\n";
   absl::StatusOr<LabelTable> table = ParseLabelCsv(text, "dataset.csv");
-  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_THAT(table, IsOk());
   EXPECT_EQ(table->format, LabelFormat::kBtxrdCsv);
   std::vector<std::string> labels;
   for (const LabelEntry& e : table->entries) labels.push_back(e.stem + "=" + e.label);
@@ -166,7 +168,7 @@ TEST(ImageLabelCsvTest, WithAndWithoutHeader) {
        {std::string("image,label\n"), std::string("File,Class\n"), std::string("")}) {
     const std::string text = header + "dir/x1.jpeg,Benign\n x2.png , malignant \n";
     absl::StatusOr<LabelTable> table = ParseLabelCsv(text, "labels.csv");
-    ASSERT_TRUE(table.ok()) << header << table.status();
+    ASSERT_THAT(table, IsOk()) << header;
     EXPECT_EQ(table->format, LabelFormat::kImageLabelCsv);
     ASSERT_EQ(table->entries.size(), 2u) << header;
     EXPECT_EQ(table->entries[0].stem, "x1");
@@ -180,7 +182,7 @@ TEST(ImageLabelCsvTest, WithAndWithoutHeader) {
 TEST(ImageLabelCsvTest, HeaderlessFirstRowIsData) {
   // "diagnosis" is no header word: the row is data, and its label is unknown.
   absl::StatusOr<LabelTable> table = ParseLabelCsv("scan,diagnosis\nx.jpg,Benign\n", "l.csv");
-  ASSERT_TRUE(table.ok());
+  ASSERT_THAT(table, IsOk());
   absl::StatusOr<LabelMatch> match = MatchLabels(*table, {"x"}, kClasses);
   ASSERT_FALSE(match.ok());
   EXPECT_EQ(match.status().message(),
@@ -232,13 +234,13 @@ TEST_F(ClassFoldersTest, EverySubfolderWithImagesIsAClass) {
   Touch("loose.jpg");            // not in a class folder: ignored
   Touch("out/gallery_Benign.png");
   absl::StatusOr<LabelTable> table = ReadLabels(dir_.string(), (dir_ / "out").string());
-  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_THAT(table, IsOk());
   EXPECT_EQ(table->format, LabelFormat::kClassFolders);
   std::vector<std::string> labels;
   for (const LabelEntry& e : table->entries) labels.push_back(e.stem + "=" + e.label);
   EXPECT_THAT(labels, ElementsAre("b1=Benign", "b2=Benign", "n1=Normal", "m1=malignant"));
   absl::StatusOr<LabelMatch> match = MatchLabels(*table, {"m1", "b2", "zz"}, kClasses);
-  ASSERT_TRUE(match.ok()) << match.status();
+  ASSERT_THAT(match, IsOk());
   EXPECT_THAT(match->true_class, ElementsAre(2, 1, -1));
 }
 
@@ -246,11 +248,10 @@ TEST_F(ClassFoldersTest, UnknownFolderNameIsAnErrorNamingTheFile) {
   Touch("Benign/b1.jpeg");
   Touch("Tumour/t1.jpeg");
   absl::StatusOr<LabelTable> table = ReadLabels(dir_.string());
-  ASSERT_TRUE(table.ok());
+  ASSERT_THAT(table, IsOk());
   absl::StatusOr<LabelMatch> match = MatchLabels(*table, {"b1", "t1"}, kClasses);
-  ASSERT_FALSE(match.ok());
-  EXPECT_EQ(match.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(match.status().message(), HasSubstr("unknown label 'Tumour'"));
+  ASSERT_THAT(match,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown label 'Tumour'")));
   EXPECT_THAT(match.status().message(), HasSubstr((dir_ / "Tumour/t1.jpeg").string()));
 }
 
@@ -263,14 +264,12 @@ TEST_F(ClassFoldersTest, FolderWithoutClassFoldersIsAnError) {
 
 TEST_F(ClassFoldersTest, MissingPathAndFileDetection) {
   absl::StatusOr<LabelTable> missing = ReadLabels((dir_ / "nope.csv").string());
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().message(),
-            "--labels: " + (dir_ / "nope.csv").string() + " does not exist");
+  ASSERT_THAT(missing, StatusIs(absl::StatusCode::kNotFound,
+                                "--labels: " + (dir_ / "nope.csv").string() + " does not exist"));
 
   Touch("labels.csv", "a.jpg,Benign\n");
   absl::StatusOr<LabelTable> csv = ReadLabels((dir_ / "labels.csv").string());
-  ASSERT_TRUE(csv.ok()) << csv.status();
+  ASSERT_THAT(csv, IsOk());
   EXPECT_EQ(csv->format, LabelFormat::kImageLabelCsv);
 
   Touch("bad.csv", "a.jpg,Benign,1\n");
@@ -287,7 +286,7 @@ TEST(MatchLabelsTest, CountsAndListsBothKindsOfMismatch) {
                    {"c", "Malignant", "l.csv line 3"},
                    {"a", "benign", "l.csv line 4"}};  // same label again: fine
   absl::StatusOr<LabelMatch> match = MatchLabels(table, {"b", "x", "a", "y"}, kClasses);
-  ASSERT_TRUE(match.ok()) << match.status();
+  ASSERT_THAT(match, IsOk());
   EXPECT_THAT(match->true_class, ElementsAre(0, -1, 1, -1));
   EXPECT_THAT(match->unlabelled_images, ElementsAre(1u, 3u));
   ASSERT_EQ(match->labels_without_image.size(), 1u);
@@ -305,7 +304,7 @@ TEST(MatchLabelsTest, ConflictingLabelsNameBothOrigins) {
 
 TEST(MatchLabelsTest, NoImagesAndNoLabels) {
   absl::StatusOr<LabelMatch> match = MatchLabels(LabelTable{}, {}, kClasses);
-  ASSERT_TRUE(match.ok());
+  ASSERT_THAT(match, IsOk());
   EXPECT_THAT(match->true_class, IsEmpty());
   EXPECT_THAT(match->labels_without_image, IsEmpty());
 }

@@ -9,10 +9,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
+#include "tests/status_matchers.h"
 
 namespace explainer::client::gallery {
 namespace {
 
+using ::explainer::testing::IsOk;
 using ::testing::HasSubstr;
 
 cv::Mat Solid(int w, int h, cv::Scalar bgr) { return cv::Mat(h, w, CV_8UC3, bgr); }
@@ -77,7 +79,7 @@ TEST(GalleryRenderTest, GridGeometryAndBlankTiles) {
                     {Row(Outcome::kTruePositive, 3, 10), Row(Outcome::kFalsePositive, 1, 1),
                      Row(Outcome::kFalseNegative, 0, 0)},
                     k, layout);
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   const cv::Size expected(k * layout.tile_width,
                           layout.header_height + 3 * (layout.row_header_height +
                                                       layout.title_height + layout.image_height));
@@ -111,7 +113,7 @@ TEST(GalleryRenderTest, KOfOneStillDrawsEveryRow) {
                     {Row(Outcome::kTruePositive, 1, 5), Row(Outcome::kFalsePositive, 0, 0),
                      Row(Outcome::kFalseNegative, 1, 1)},
                     1);
-  ASSERT_TRUE(image.ok());
+  ASSERT_THAT(image, IsOk());
   EXPECT_EQ(image->cols, GalleryLayout().tile_width);
 }
 
@@ -141,7 +143,7 @@ TEST(ComparisonRenderTest, GeometryWithEmptySections) {
   ComparisonSection benign{"Benign", "no annotated Benign images", {row, row, row}};
   ComparisonSection malignant{"Malignant", "no annotated Malignant images", {}};
   absl::StatusOr<cv::Mat> image = RenderComparison("comparison", {benign, malignant}, layout);
-  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_THAT(image, IsOk());
   const cv::Size expected(kComparisonColumns * layout.tile_width,
                           layout.header_height + layout.section_height +
                               3 * (layout.title_height + layout.image_height) +
