@@ -103,25 +103,31 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
                            colors::kText, true}},
                  kSectionScale, colors::kBand);
     top += layout.section_height;
-    // Column heads: each method's mean over the class, the leader in green.
-    std::vector<GroupSummary> summaries;
-    std::vector<std::optional<double>> means;
+    // Column heads: each method's figures over the class, each figure's leader in
+    // green.
+    std::vector<std::optional<double>> means, pointing;
     for (const AnnotationReport& report : c.reports) {
-      summaries.push_back(SummarizeClass(report, section.class_index));
-      means.push_back(summaries.back().mean_iou[c.rank_threshold]);
+      const GroupSummary summary = SummarizeClass(report, section.class_index);
+      means.push_back(summary.mean_iou[c.rank_threshold]);
+      pointing.push_back(summary.pointing_game_rate);
     }
     const std::optional<double> best_mean = Highest(means);
+    const std::optional<double> best_pointing = Highest(pointing);
+    auto figure = [](const std::string& name, const std::optional<double>& value,
+                     const std::optional<double>& best) {
+      const bool leads = best && value && *value == *best;
+      return TextLine{absl::StrCat(name, " ", Fixed(value)),
+                      leads ? colors::kTruePositive : colors::kText, leads};
+    };
     DrawTextBand(canvas, cv::Rect(0, top, w, layout.column_height),
                  {TextLine{"annotation", colors::kText, true},
-                  TextLine{absl::StrCat("class mean ", iou_name, " ->"), colors::kMutedText}},
+                  TextLine{"over the class:", colors::kMutedText}},
                  kTitleScale, colors::kEmptyTile);
     for (size_t m = 0; m < methods; ++m) {
-      const bool leads = best_mean && means[m] && *means[m] == *best_mean;
       DrawTextBand(canvas, cv::Rect(static_cast<int>(1 + m) * w, top, w, layout.column_height),
                    {TextLine{c.methods[m], colors::kText, true},
-                    TextLine{absl::StrCat(Fixed(means[m]), "  pointing ",
-                                          Fixed(summaries[m].pointing_game_rate)),
-                             leads ? colors::kTruePositive : colors::kText, leads}},
+                    figure(absl::StrCat("mean ", iou_name), means[m], best_mean),
+                    figure("pointing game", pointing[m], best_pointing)},
                    kTitleScale, colors::kEmptyTile);
     }
     top += layout.column_height;

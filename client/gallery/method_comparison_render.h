@@ -19,7 +19,7 @@ struct MethodComparisonLayout {
   int tile_width = 240;
   int image_height = 240;
   int title_height = 70;   // three lines above each panel
-  int column_height = 50;  // per section: each method's class mean IoU and pointing game
+  int column_height = 70;  // per section: each method's class mean IoU and pointing game
   int section_height = 34;
   int empty_height = 60;
   int header_height = 44;
