@@ -22,20 +22,17 @@ absl::StatusOr<DicomOutputFiles> WriteDicomOutputs(const explainer::v1::ExplainR
   if (result.overlay_png().empty()) {
     return absl::InvalidArgumentError("--dicom-out: the answer has no overlay");
   }
-  ASSIGN_OR_RETURN(const std::string source,
-                   ReadFileBytes(request.source_path, request.max_source_bytes));
-  absl::StatusOr<common::DicomSource> dicom_source = common::ReadDicomSource(source);
-  if (!dicom_source.ok()) {
-    return absl::Status(dicom_source.status().code(),
-                        absl::StrCat("--dicom-out: ", dicom_source.status().message()));
-  }
+  EXPLAINER_ASSIGN_OR_RETURN(const std::string source,
+                             ReadFileBytes(request.source_path, request.max_source_bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(common::DicomSource dicom_source, common::ReadDicomSource(source),
+                             "--dicom-out");
   absl::StatusOr<cv::Mat> overlay = common::DecodeImage(result.overlay_png());
   if (!overlay.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dicom-out: the overlay does not decode: ", overlay.status().message()));
   }
   common::DicomResultInput input;
-  input.source = *std::move(dicom_source);
+  input.source = std::move(dicom_source);
   input.overlay_rgb = *overlay;
   input.method = request.method;
   input.class_names.assign(model.class_names().begin(), model.class_names().end());
@@ -55,17 +52,14 @@ absl::StatusOr<DicomOutputFiles> WriteDicomOutputs(const explainer::v1::ExplainR
   input.bundle_hash = model.bundle_sha256();  // empty from an older server: "unknown"
   input.explainer_version = std::string(common::kExplainerVersion);
   input.uid_root = request.uid_root;
-  absl::StatusOr<common::DicomResultObjects> objects = common::MakeDicomResults(input);
-  if (!objects.ok()) {
-    return absl::Status(objects.status().code(),
-                        absl::StrCat("--dicom-out: ", objects.status().message()));
-  }
+  EXPLAINER_ASSIGN_OR_RETURN(const common::DicomResultObjects objects,
+                             common::MakeDicomResults(input), "--dicom-out");
   DicomOutputFiles files;
   files.overlay = request.output_stem + "_overlay.dcm";
   files.sr = request.output_stem + "_sr.dcm";
   const std::filesystem::path dir(request.dicom_out);
-  RETURN_IF_ERROR(WriteFileBytes((dir / files.overlay).string(), objects->overlay_sc));
-  RETURN_IF_ERROR(WriteFileBytes((dir / files.sr).string(), objects->sr));
+  EXPLAINER_RETURN_IF_ERROR(WriteFileBytes((dir / files.overlay).string(), objects.overlay_sc));
+  EXPLAINER_RETURN_IF_ERROR(WriteFileBytes((dir / files.sr).string(), objects.sr));
   return files;
 }
 

@@ -9,16 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "client/file_io.h"
 #include "common/overlay.h"
+#include "common/status_macros.h"
 #include "opencv2/core.hpp"
 
 namespace explainer::client {
-namespace {
-
-absl::Status OverlayError(const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat("overlay: ", status.message()));
-}
-
-}  // namespace
 
 absl::Status RenderOverlay(const OverlayRenderRequest& request,
                            explainer::v1::ExplainResult* result) {
@@ -32,25 +26,22 @@ absl::Status RenderOverlay(const OverlayRenderRequest& request,
         absl::StrCat("overlay: the server's raw heatmap is malformed: ", heatmap.values_size(),
                      " values for ", heatmap.width(), "x", heatmap.height()));
   }
-  absl::StatusOr<std::string> bytes = ReadFileBytes(request.image_path, request.max_file_bytes);
-  if (!bytes.ok()) return OverlayError(bytes.status());
-  absl::StatusOr<cv::Mat> rgb = common::DecodeImage(*bytes, request.decode);
-  if (!rgb.ok()) {
-    return OverlayError(absl::Status(
-        rgb.status().code(), absl::StrCat(request.image_path, ": ", rgb.status().message())));
-  }
-  if (rgb->cols != result->original_width() || rgb->rows != result->original_height()) {
+  EXPLAINER_ASSIGN_OR_RETURN(const std::string bytes,
+                             ReadFileBytes(request.image_path, request.max_file_bytes), "overlay");
+  EXPLAINER_ASSIGN_OR_RETURN(const cv::Mat rgb, common::DecodeImage(bytes, request.decode),
+                             "overlay: ", request.image_path);
+  if (rgb.cols != result->original_width() || rgb.rows != result->original_height()) {
     return absl::InternalError(absl::StrCat(
-        "overlay: ", request.image_path, " decodes to ", rgb->cols, "x", rgb->rows,
+        "overlay: ", request.image_path, " decodes to ", rgb.cols, "x", rgb.rows,
         " here but the server saw ", result->original_width(), "x", result->original_height()));
   }
   // A view on the proto's storage: OverlayPng only reads it.
   const cv::Mat cam(heatmap.height(), heatmap.width(), CV_32FC1,
                     const_cast<float*>(heatmap.values().data()));
-  absl::StatusOr<std::string> png =
-      common::OverlayPng(*rgb, cam, request.image_weight, request.png_compression);
-  if (!png.ok()) return OverlayError(png.status());
-  result->set_overlay_png(*std::move(png));
+  EXPLAINER_ASSIGN_OR_RETURN(
+      std::string png, common::OverlayPng(rgb, cam, request.image_weight, request.png_compression),
+      "overlay");
+  result->set_overlay_png(std::move(png));
   return absl::OkStatus();
 }
 

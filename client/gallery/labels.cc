@@ -98,7 +98,7 @@ std::string MatchStem(absl::string_view name) {
 }
 
 absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_view source) {
-  ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
+  EXPLAINER_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
   if (rows.empty() || !IsBtxrdHeader(rows[0].cells)) {
     return absl::InvalidArgumentError(
         absl::StrCat(source,
@@ -124,8 +124,9 @@ absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_vi
       return absl::InvalidArgumentError(
           absl::StrCat(source, " line ", row.line, ": image_id is empty"));
     }
-    ASSIGN_OR_RETURN(const bool benign, ReadFlag(row, benign_col, "benign", source));
-    ASSIGN_OR_RETURN(const bool malignant, ReadFlag(row, malignant_col, "malignant", source));
+    EXPLAINER_ASSIGN_OR_RETURN(const bool benign, ReadFlag(row, benign_col, "benign", source));
+    EXPLAINER_ASSIGN_OR_RETURN(const bool malignant,
+                               ReadFlag(row, malignant_col, "malignant", source));
     const char* label = malignant ? "Malignant" : (benign ? "Benign" : "Normal");
     table.entries.push_back(LabelEntry{MatchStem(id), label, Origin(source, row.line)});
   }
@@ -133,7 +134,7 @@ absl::StatusOr<LabelTable> ParseBtxrdCsv(absl::string_view text, absl::string_vi
 }
 
 absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text, absl::string_view source) {
-  ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
+  EXPLAINER_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
   LabelTable table;
   table.format = LabelFormat::kImageLabelCsv;
   table.source = std::string(source);
@@ -161,7 +162,7 @@ absl::StatusOr<LabelTable> ParseImageLabelCsv(absl::string_view text, absl::stri
 }
 
 absl::StatusOr<LabelTable> ParseLabelCsv(absl::string_view text, absl::string_view source) {
-  ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
+  EXPLAINER_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, source));
   if (!rows.empty() && IsBtxrdHeader(rows[0].cells)) return ParseBtxrdCsv(text, source);
   return ParseImageLabelCsv(text, source);
 }
@@ -225,15 +226,9 @@ absl::StatusOr<LabelTable> ReadLabels(const std::string& path, const std::string
   if (!fs::exists(path, ec)) {
     return absl::NotFoundError(absl::StrCat("--labels: ", path, " does not exist"));
   }
-  absl::StatusOr<std::string> text = ReadFileBytes(path, kMaxLabelFileBytes);
-  if (!text.ok()) {
-    return absl::Status(text.status().code(), absl::StrCat("--labels: ", text.status().message()));
-  }
-  absl::StatusOr<LabelTable> table = ParseLabelCsv(*text, path);
-  if (!table.ok()) {
-    return absl::Status(table.status().code(),
-                        absl::StrCat("--labels: ", table.status().message()));
-  }
+  EXPLAINER_ASSIGN_OR_RETURN(const std::string text, ReadFileBytes(path, kMaxLabelFileBytes),
+                             "--labels");
+  EXPLAINER_ASSIGN_OR_RETURN(LabelTable table, ParseLabelCsv(text, path), "--labels");
   return table;
 }
 
