@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/core/grpc_status.h"
+#include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 
 namespace explainer::client {
@@ -235,10 +236,9 @@ class StreamRun {
                                                 unanswered.size(), " request(s)"));
     }
     for (size_t i : unanswered) {
-      const absl::Status item_status(
-          status.code(),
-          absl::StrCat(sent[i] ? "no answer: " : "not sent: the stream ended: ", status.message()));
-      Deliver(StreamAnswer{i, item_status, sent[i], absl::ZeroDuration()});
+      Deliver(StreamAnswer{
+          i, common::Annotate(status, sent[i] ? "no answer" : "not sent: the stream ended"),
+          sent[i], absl::ZeroDuration()});
     }
     if (status.ok() && unknown_answers > 0) {
       status = absl::InternalError(absl::StrCat("the server sent ", unknown_answers,
