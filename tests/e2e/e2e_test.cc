@@ -528,7 +528,7 @@ TEST_F(E2eTest, BadCommandLinesNameTheProblem) {
   run = Client({"frobnicate"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err,
-              HasSubstr("unknown subcommand 'frobnicate' (one of: infer, info, gallery, help)"));
+              HasSubstr("unknown subcommand 'frobnicate' (one of: infer, info, gallery, bench, help)"));
 
   run = Client({});
   EXPECT_EQ(run.exit_code, 2);
