@@ -58,10 +58,8 @@ ABSL_FLAG(int, workers, 0, "decode / post-processing threads; 0: the rest of the
 ABSL_FLAG(int, max_batch_size, 8, "most images per engine batch");
 ABSL_FLAG(int, batch_delay_ms, 5,
           "longest wait for a batch to fill, from its first image's arrival");
-ABSL_FLAG(std::string, decode, "exact",
-          "exact, or fast: JPEGs much bigger than the model input decoded at 1/2..1/8 scale");
-ABSL_FLAG(int, png_compression, -1,
-          "heatmap / overlay PNG compression: -1 fast (OpenCV's speed setting), 0..9 zlib level");
+ABSL_FLAG(std::string, decode, "exact", "exact, or fast: big JPEGs decoded at 1/2..1/8 scale");
+ABSL_FLAG(int, png_compression, -1, "PNG compression: -1 fast (OpenCV's), 0..9 zlib level");
 ABSL_FLAG(int, max_message_mb, 64, "largest gRPC message received or sent, in MiB");
 ABSL_FLAG(int64_t, max_image_pixels, 64LL * 1024 * 1024,
           "largest decoded image (width * height) accepted");
@@ -192,15 +190,12 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(const char* argv0) {
   options.annotation_limits.max_raster_work = absl::GetFlag(FLAGS_max_annotation_raster_work);
   options.stream_window = absl::GetFlag(FLAGS_stream_window);
   options.png_compression = absl::GetFlag(FLAGS_png_compression);
-  const std::string decode = absl::GetFlag(FLAGS_decode);
-  if (decode != "exact" && decode != "fast") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--decode must be exact or fast (got \"", decode, "\")"));
-  }
-  options.fast_decode = decode == "fast";
-  if (options.png_compression < -1 || options.png_compression > 9) {
+  options.fast_decode = absl::GetFlag(FLAGS_decode) == "fast";
+  if ((!options.fast_decode && absl::GetFlag(FLAGS_decode) != "exact") ||
+      options.png_compression < -1 || options.png_compression > 9) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--png_compression must be -1 (fast) or 0..9 (got ", options.png_compression, ")"));
+        "--decode must be exact or fast and --png_compression -1 (fast) or 0..9 (got \"",
+        absl::GetFlag(FLAGS_decode), "\" and ", options.png_compression, ")"));
   }
   options.admission.max_inflight_items = absl::GetFlag(FLAGS_max_inflight_items);
   const int inflight_mb = absl::GetFlag(FLAGS_max_inflight_mb);
