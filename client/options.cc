@@ -44,7 +44,7 @@ absl::StatusOr<ConnectionOptions> ParseConnectionOptions(const ConnectionFlagVal
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-message-mb: must be in [1, ", kMaxMessageMb, "], got ", values.max_message_mb));
   }
-  ASSIGN_OR_RETURN(options.security, ParseChannelSecurity(values.security));
+  EXPLAINER_ASSIGN_OR_RETURN(options.security, ParseChannelSecurity(values.security));
   options.connect_timeout = values.connect_timeout;
   options.deadline = values.deadline;
   options.max_message_bytes = values.max_message_mb * 1024 * 1024;
@@ -157,7 +157,7 @@ absl::StatusOr<std::vector<float>> ParseRoadPercentiles(absl::string_view text) 
 
 absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& values) {
   ExplainSettings settings;
-  ASSIGN_OR_RETURN(settings.method, ParseCamMethod(values.method));
+  EXPLAINER_ASSIGN_OR_RETURN(settings.method, ParseCamMethod(values.method));
   settings.aug_smooth = values.aug_smooth;
   settings.eigen_smooth = values.eigen_smooth;
   for (absl::string_view part : absl::StrSplit(values.faithfulness, ',', absl::SkipWhitespace())) {
@@ -171,7 +171,8 @@ absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& va
           "--faithfulness: unknown metric '", part, "' (known: cam-multiply, road)"));
     }
   }
-  ASSIGN_OR_RETURN(settings.road_percentiles, ParseRoadPercentiles(values.road_percentiles));
+  EXPLAINER_ASSIGN_OR_RETURN(settings.road_percentiles,
+                             ParseRoadPercentiles(values.road_percentiles));
   if (values.road_seed < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--road-seed: must be 0 or more, got ", values.road_seed));
@@ -191,7 +192,7 @@ absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& va
           absl::StrCat("--target-class: ", index, " is negative; give a class index or name"));
     }
   }
-  ASSIGN_OR_RETURN(settings.thresholds, ParseThresholds(values.thresholds));
+  EXPLAINER_ASSIGN_OR_RETURN(settings.thresholds, ParseThresholds(values.thresholds));
   if (!(values.image_weight >= 0.0 && values.image_weight <= 1.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--image-weight: ", values.image_weight, " is outside [0, 1]"));
@@ -202,14 +203,14 @@ absl::StatusOr<ExplainSettings> ParseExplainSettings(const ExplainFlagValues& va
 
 absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   InferOptions options;
-  ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
+  EXPLAINER_ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
   if (!values.input_pacs.empty() || !values.pacs_study.empty()) {
     if (!values.image.empty() || !values.input_dir.empty()) {
       return absl::InvalidArgumentError(
           "--input-pacs: the PACS is the input; not with --image or --input-dir");
     }
-    ASSIGN_OR_RETURN(options.input_pacs,
-                     ParsePacsFlags(values.input_pacs, values.pacs_study, values.pacs_aet));
+    EXPLAINER_ASSIGN_OR_RETURN(
+        options.input_pacs, ParsePacsFlags(values.input_pacs, values.pacs_study, values.pacs_aet));
   } else if (values.image.empty() == values.input_dir.empty()) {
     return absl::InvalidArgumentError(
         values.image.empty()
@@ -225,8 +226,8 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
         "--out: missing; give the folder that receives overlays and results.jsonl");
   }
   options.out_dir = values.out;
-  ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
-  ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
+  EXPLAINER_ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
+  EXPLAINER_ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
   options.heatmap = values.heatmap;
   options.save_cam = values.save_cam;
   if (!values.dicom_uid_root.empty()) {
@@ -241,7 +242,7 @@ absl::StatusOr<InferOptions> ParseInferOptions(const InferFlagValues& values) {
   }
   options.dicom_out = values.dicom_out;
   options.dicom_uid_root = values.dicom_uid_root;
-  ASSIGN_OR_RETURN(options.dicom_voi, ParseDicomVoiFlag(values.dicom_voi));
+  EXPLAINER_ASSIGN_OR_RETURN(options.dicom_voi, ParseDicomVoiFlag(values.dicom_voi));
   if (values.overlay != "client" && values.overlay != "server") {
     return absl::InvalidArgumentError(
         absl::StrCat("--overlay: '", values.overlay, "' is neither client nor server"));

@@ -26,12 +26,12 @@ absl::StatusOr<OutputFiles> WriteOutputs(const explainer::v1::ExplainResult& res
   OutputFiles files;
   if (!result.overlay_png().empty()) {
     const std::string path = request.output_stem + "_overlay.png";
-    RETURN_IF_ERROR(WriteRelative(request, path, result.overlay_png()));
+    EXPLAINER_RETURN_IF_ERROR(WriteRelative(request, path, result.overlay_png()));
     files.overlay = path;
   }
   if (request.heatmap && !result.heatmap_png().empty()) {
     const std::string path = request.output_stem + "_heatmap.png";
-    RETURN_IF_ERROR(WriteRelative(request, path, result.heatmap_png()));
+    EXPLAINER_RETURN_IF_ERROR(WriteRelative(request, path, result.heatmap_png()));
     files.heatmap = path;
   }
   if (request.cam && result.has_heatmap()) {
@@ -45,9 +45,9 @@ absl::StatusOr<OutputFiles> WriteOutputs(const explainer::v1::ExplainResult& res
     // A view on the proto's storage: EncodeNpyFloat32 only reads it.
     const cv::Mat values(heatmap.height(), heatmap.width(), CV_32FC1,
                          const_cast<float*>(heatmap.values().data()));
-    ASSIGN_OR_RETURN(std::string npy, common::EncodeNpyFloat32(values));
+    EXPLAINER_ASSIGN_OR_RETURN(std::string npy, common::EncodeNpyFloat32(values));
     const std::string path = request.output_stem + "_cam.npy";
-    RETURN_IF_ERROR(WriteRelative(request, path, npy));
+    EXPLAINER_RETURN_IF_ERROR(WriteRelative(request, path, npy));
     files.cam = path;
   }
   return files;

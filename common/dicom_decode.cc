@@ -115,7 +115,7 @@ absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
         "not a DICOM Part 10 file (%d bytes, no DICM after the 128-byte preamble)", bytes.size()));
   }
   // DCMTK allocates declared lengths before reading them: check them first.
-  RETURN_IF_ERROR(CheckDicomLengths(bytes));
+  EXPLAINER_RETURN_IF_ERROR(CheckDicomLengths(bytes));
   InitDcmtkOnce();
   Parsed parsed;
   parsed.file = std::make_unique<DcmFileFormat>();
@@ -146,8 +146,8 @@ absl::StatusOr<Parsed> Parse(absl::string_view bytes, bool header_only) {
   h.series_instance_uid = GetString(*data, DCM_SeriesInstanceUID);
   h.modality = GetString(*data, DCM_Modality);
   h.photometric_interpretation = GetString(*data, DCM_PhotometricInterpretation);
-  ASSIGN_OR_RETURN(const Uint16 rows, RequiredUint16(*data, DCM_Rows, "Rows"));
-  ASSIGN_OR_RETURN(const Uint16 columns, RequiredUint16(*data, DCM_Columns, "Columns"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 rows, RequiredUint16(*data, DCM_Rows, "Rows"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 columns, RequiredUint16(*data, DCM_Columns, "Columns"));
   if (rows == 0 || columns == 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("DICOM declares an invalid size %dx%d (Columns x Rows)", columns, rows));
@@ -174,8 +174,8 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
         "per item",
         h.frames));
   }
-  ASSIGN_OR_RETURN(const Uint16 samples,
-                   RequiredUint16(data, DCM_SamplesPerPixel, "SamplesPerPixel"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 samples,
+                             RequiredUint16(data, DCM_SamplesPerPixel, "SamplesPerPixel"));
   if (h.photometric_interpretation != "MONOCHROME1" &&
       h.photometric_interpretation != "MONOCHROME2") {
     return absl::InvalidArgumentError(
@@ -188,12 +188,13 @@ absl::Status CheckSupported(DcmDataset& data, const DicomHeader& h) {
         absl::StrFormat("unsupported DICOM SamplesPerPixel (0028,0002) %d for %s: must be 1",
                         samples, h.photometric_interpretation));
   }
-  ASSIGN_OR_RETURN(const Uint16 allocated,
-                   RequiredUint16(data, DCM_BitsAllocated, "BitsAllocated"));
-  ASSIGN_OR_RETURN(const Uint16 stored, RequiredUint16(data, DCM_BitsStored, "BitsStored"));
-  ASSIGN_OR_RETURN(const Uint16 high_bit, RequiredUint16(data, DCM_HighBit, "HighBit"));
-  ASSIGN_OR_RETURN(const Uint16 representation,
-                   RequiredUint16(data, DCM_PixelRepresentation, "PixelRepresentation"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 allocated,
+                             RequiredUint16(data, DCM_BitsAllocated, "BitsAllocated"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 stored,
+                             RequiredUint16(data, DCM_BitsStored, "BitsStored"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 high_bit, RequiredUint16(data, DCM_HighBit, "HighBit"));
+  EXPLAINER_ASSIGN_OR_RETURN(const Uint16 representation,
+                             RequiredUint16(data, DCM_PixelRepresentation, "PixelRepresentation"));
   if (allocated != 8 && allocated != 16) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "unsupported DICOM BitsAllocated (0028,0100) %d: must be 8 or 16", allocated));
@@ -293,7 +294,7 @@ bool LooksLikeDicom(absl::string_view bytes) {
 }
 
 absl::StatusOr<DicomHeader> ReadDicomHeader(absl::string_view bytes) {
-  ASSIGN_OR_RETURN(Parsed parsed, Parse(bytes, /*header_only=*/true));
+  EXPLAINER_ASSIGN_OR_RETURN(Parsed parsed, Parse(bytes, /*header_only=*/true));
   return std::move(parsed.header);
 }
 
@@ -303,16 +304,16 @@ absl::StatusOr<cv::Mat> DecodeDicom(absl::string_view bytes, const DecodeOptions
         absl::StrFormat("DecodeOptions.max_pixels must be positive, got %d", options.max_pixels));
   }
   // The header first: the pixel limit holds before the pixel data is even parsed.
-  ASSIGN_OR_RETURN(const DicomHeader header, ReadDicomHeader(bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(const DicomHeader header, ReadDicomHeader(bytes));
   const int64_t pixels = int64_t{header.width} * header.height;
   if (pixels > options.max_pixels) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("image is %dx%d = %d pixels, over the limit of %d", header.width,
                         header.height, pixels, options.max_pixels));
   }
-  ASSIGN_OR_RETURN(Parsed parsed, Parse(bytes, /*header_only=*/false));
+  EXPLAINER_ASSIGN_OR_RETURN(Parsed parsed, Parse(bytes, /*header_only=*/false));
   DcmDataset& data = *parsed.file->getDataset();
-  RETURN_IF_ERROR(CheckSupported(data, parsed.header));
+  EXPLAINER_RETURN_IF_ERROR(CheckSupported(data, parsed.header));
 
   const E_TransferSyntax original = data.getOriginalXfer();
   if (Encapsulated(original)) {
@@ -333,7 +334,7 @@ absl::StatusOr<cv::Mat> DecodeDicom(absl::string_view bytes, const DecodeOptions
     return Corrupt("rendered size differs from Rows x Columns");
   }
 
-  RETURN_IF_ERROR(ApplyVoi(options.dicom_voi, data, image));
+  EXPLAINER_RETURN_IF_ERROR(ApplyVoi(options.dicom_voi, data, image));
   const void* out = image.getOutputData(8);
   if (out == nullptr) return Corrupt("no output from the VOI transform");
   const cv::Mat gray(header.height, header.width, CV_8UC1, const_cast<void*>(out));

@@ -78,13 +78,13 @@ class Walker {
         // Undefined length: a sequence of items (or encapsulated pixel data, whose
         // items are compressed fragments), ended by a sequence delimiter.
         const bool fragments = group == 0x7FE0 && element == 0x0010;
-        RETURN_IF_ERROR(Items(pos, std::string::npos, syntax, depth + 1, fragments));
+        EXPLAINER_RETURN_IF_ERROR(Items(pos, std::string::npos, syntax, depth + 1, fragments));
         continue;
       }
-      RETURN_IF_ERROR(Fits(value_at, length, group, element));
+      EXPLAINER_RETURN_IF_ERROR(Fits(value_at, length, group, element));
       if (is_sequence) {
         size_t inner = value_at;
-        RETURN_IF_ERROR(Items(&inner, value_at + length, syntax, depth + 1, false));
+        EXPLAINER_RETURN_IF_ERROR(Items(&inner, value_at + length, syntax, depth + 1, false));
       }
       *pos = value_at + length;
     }
@@ -110,13 +110,13 @@ class Walker {
       if (element != kItem) continue;  // a stray delimiter: DCMTK decides
       if (length == kUndefined) {
         if (fragments) return Corrupt("a pixel data fragment of undefined length");
-        RETURN_IF_ERROR(Elements(pos, std::string::npos, syntax, depth + 1));
+        EXPLAINER_RETURN_IF_ERROR(Elements(pos, std::string::npos, syntax, depth + 1));
         continue;
       }
-      RETURN_IF_ERROR(Fits(*pos, length, group, element));
+      EXPLAINER_RETURN_IF_ERROR(Fits(*pos, length, group, element));
       if (!fragments) {
         size_t inner = *pos;
-        RETURN_IF_ERROR(Elements(&inner, *pos + length, syntax, depth + 1));
+        EXPLAINER_RETURN_IF_ERROR(Elements(&inner, *pos + length, syntax, depth + 1));
       }
       *pos += length;
     }
@@ -214,7 +214,7 @@ absl::Status CheckDicomLengths(absl::string_view bytes) {
     size_t next = pos;
     // One meta element at a time: Elements stops at `end`, so give it this element.
     const size_t end = pos + 1;
-    RETURN_IF_ERROR(walker.Elements(&next, end, meta, 0));
+    EXPLAINER_RETURN_IF_ERROR(walker.Elements(&next, end, meta, 0));
     if (next <= pos) break;
     pos = next;
   }

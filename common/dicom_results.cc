@@ -56,7 +56,7 @@ absl::StatusOr<std::string> NewUid(const std::string& root) {
 
 // Part 10 bytes of `file` in explicit VR little endian.
 absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
-  RETURN_IF_ERROR(Check(file.validateMetaInfo(EXS_LittleEndianExplicit), "meta header"));
+  EXPLAINER_RETURN_IF_ERROR(Check(file.validateMetaInfo(EXS_LittleEndianExplicit), "meta header"));
   std::string out;
   std::vector<char> buffer(1 << 20);
   DcmOutputBufferStream stream(buffer.data(), static_cast<offile_off_t>(buffer.size()));
@@ -70,7 +70,7 @@ absl::StatusOr<std::string> Serialise(DcmFileFormat& file) {
     out.append(static_cast<const char*>(chunk), static_cast<size_t>(length));
   } while (cond == EC_StreamNotifyClient);
   file.transferEnd();
-  RETURN_IF_ERROR(Check(cond, "writing"));
+  EXPLAINER_RETURN_IF_ERROR(Check(cond, "writing"));
   return out;
 }
 
@@ -105,7 +105,7 @@ absl::Status CheckDicomUidRoot(const std::string& root) {
 
 absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes) {
   // ReadDicomHeader checks the declared lengths before DCMTK reads anything.
-  ASSIGN_OR_RETURN(const DicomHeader header, ReadDicomHeader(bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(const DicomHeader header, ReadDicomHeader(bytes));
   DicomSource out;
   out.sop_class_uid = header.sop_class_uid;
   out.sop_instance_uid = header.sop_instance_uid;
@@ -144,7 +144,7 @@ absl::StatusOr<DicomSource> ReadDicomSource(absl::string_view bytes) {
 }
 
 absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& input) {
-  RETURN_IF_ERROR(CheckDicomUidRoot(input.uid_root));
+  EXPLAINER_RETURN_IF_ERROR(CheckDicomUidRoot(input.uid_root));
   if (input.overlay_rgb.type() != CV_8UC3 || input.overlay_rgb.empty() ||
       input.overlay_rgb.rows > 65535 || input.overlay_rgb.cols > 65535) {
     return absl::InvalidArgumentError("DICOM output: the overlay must be a CV_8UC3 image");
@@ -167,10 +167,10 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
   DcmDate::getCurrentDate(date);
   DcmTime::getCurrentTime(time);
   DicomResultObjects out;
-  ASSIGN_OR_RETURN(out.series_instance_uid, NewUid(input.uid_root));
-  ASSIGN_OR_RETURN(out.overlay_sop_instance_uid, NewUid(input.uid_root));
-  ASSIGN_OR_RETURN(const std::string sr_series, NewUid(input.uid_root));
-  ASSIGN_OR_RETURN(out.sr_sop_instance_uid, NewUid(input.uid_root));
+  EXPLAINER_ASSIGN_OR_RETURN(out.series_instance_uid, NewUid(input.uid_root));
+  EXPLAINER_ASSIGN_OR_RETURN(out.overlay_sop_instance_uid, NewUid(input.uid_root));
+  EXPLAINER_ASSIGN_OR_RETURN(const std::string sr_series, NewUid(input.uid_root));
+  EXPLAINER_ASSIGN_OR_RETURN(out.sr_sop_instance_uid, NewUid(input.uid_root));
   const std::string algorithm = absl::StrCat("Explainer ", input.explainer_version);
 
   // ---- Secondary Capture of the overlay.
@@ -200,7 +200,8 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
             .c_str());
     for (const DcmTagKey& seq : {DCM_SourceImageSequence, DCM_ReferencedImageSequence}) {
       DcmItem* item = nullptr;
-      RETURN_IF_ERROR(Check(ds.findOrCreateSequenceItem(seq, item, -2), "source reference"));
+      EXPLAINER_RETURN_IF_ERROR(
+          Check(ds.findOrCreateSequenceItem(seq, item, -2), "source reference"));
       item->putAndInsertString(DCM_ReferencedSOPClassUID, source.sop_class_uid.c_str());
       item->putAndInsertString(DCM_ReferencedSOPInstanceUID,
                                source.sop_instance_uid.c_str());
@@ -216,10 +217,11 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     ds.putAndInsertUint16(DCM_HighBit, 7);
     ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
     const cv::Mat packed = rgb.isContinuous() ? rgb : rgb.clone();
-    RETURN_IF_ERROR(Check(ds.putAndInsertUint8Array(DCM_PixelData, packed.data,
-                                                    static_cast<unsigned long>(packed.total() * 3)),
-                          "overlay pixels"));
-    ASSIGN_OR_RETURN(out.overlay_sc, Serialise(file));
+    EXPLAINER_RETURN_IF_ERROR(
+        Check(ds.putAndInsertUint8Array(DCM_PixelData, packed.data,
+                                        static_cast<unsigned long>(packed.total() * 3)),
+              "overlay pixels"));
+    EXPLAINER_ASSIGN_OR_RETURN(out.overlay_sc, Serialise(file));
   }
 
   // ---- Comprehensive SR.
@@ -238,11 +240,11 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
     };
     auto text = [&](DSRTypes::E_AddMode mode, const DSRCodedEntryValue& concept,
                     const std::string& value) -> absl::Status {
-      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Text, mode, concept));
+      EXPLAINER_RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Text, mode, concept));
       return Check(tree.getCurrentContentItem().setStringValue(value.c_str(), false), "SR text");
     };
     auto number = [&](const DSRCodedEntryValue& concept, const std::string& value) {
-      RETURN_IF_ERROR(
+      EXPLAINER_RETURN_IF_ERROR(
           add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_afterCurrent, concept));
       return Check(tree.getCurrentContentItem().setNumericValue(
                        DSRNumericMeasurementValue(value.c_str(),
@@ -250,42 +252,45 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
                        false),
                    "SR number");
     };
-    RETURN_IF_ERROR(add(DSRTypes::RT_isRoot, DSRTypes::VT_Container, DSRTypes::AM_afterCurrent,
-                        DSRCodedEntryValue("EXPL001", kScheme, "Explainer AI Result")));
+    EXPLAINER_RETURN_IF_ERROR(add(DSRTypes::RT_isRoot, DSRTypes::VT_Container,
+                                  DSRTypes::AM_afterCurrent,
+                                  DSRCodedEntryValue("EXPL001", kScheme, "Explainer AI Result")));
     // Algorithm identification (DCM 111001-111003, as IHE AI Results uses them).
-    RETURN_IF_ERROR(text(DSRTypes::AM_belowCurrent,
-                         DSRCodedEntryValue("111001", "DCM", "Algorithm Name"), input.model_name));
-    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
-                         DSRCodedEntryValue("111003", "DCM", "Algorithm Version"),
-                         input.model_version));
-    RETURN_IF_ERROR(text(
+    EXPLAINER_RETURN_IF_ERROR(text(DSRTypes::AM_belowCurrent,
+                                   DSRCodedEntryValue("111001", "DCM", "Algorithm Name"),
+                                   input.model_name));
+    EXPLAINER_RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                                   DSRCodedEntryValue("111003", "DCM", "Algorithm Version"),
+                                   input.model_version));
+    EXPLAINER_RETURN_IF_ERROR(text(
         DSRTypes::AM_afterCurrent, DSRCodedEntryValue("111002", "DCM", "Algorithm Parameters"),
         absl::StrCat("bundle_sha256=", input.bundle_hash.empty() ? "unknown" : input.bundle_hash,
                      "; software=", algorithm, "; cam_method=", input.method)));
-    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
-                         DSRCodedEntryValue("EXPL002", kScheme, "Predicted class"),
-                         input.class_names[input.predicted_index]));
+    EXPLAINER_RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                                   DSRCodedEntryValue("EXPL002", kScheme, "Predicted class"),
+                                   input.class_names[input.predicted_index]));
     for (size_t i = 0; i < input.class_names.size(); ++i) {
-      RETURN_IF_ERROR(
+      EXPLAINER_RETURN_IF_ERROR(
           number(DSRCodedEntryValue(absl::StrCat("EXPL1", i).c_str(), kScheme,
                                     absl::StrCat("Probability of ", input.class_names[i]).c_str()),
                  Percent(input.probabilities[i])));
     }
-    RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
-                         DSRCodedEntryValue("EXPL003", kScheme, "Explained class"),
-                         input.class_names[input.explained_index]));
+    EXPLAINER_RETURN_IF_ERROR(text(DSRTypes::AM_afterCurrent,
+                                   DSRCodedEntryValue("EXPL003", kScheme, "Explained class"),
+                                   input.class_names[input.explained_index]));
     if (input.has_annotation) {
-      RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Container, DSRTypes::AM_afterCurrent,
-                          DSRCodedEntryValue("EXPL004", kScheme, "Annotation IoU report")));
+      EXPLAINER_RETURN_IF_ERROR(
+          add(DSRTypes::RT_contains, DSRTypes::VT_Container, DSRTypes::AM_afterCurrent,
+              DSRCodedEntryValue("EXPL004", kScheme, "Annotation IoU report")));
       bool first = true;
       for (const auto& [threshold, iou] : input.iou) {
         const DSRCodedEntryValue concept(
             absl::StrCat("EXPL2", static_cast<int>(threshold * 100 + 0.5f)).c_str(), kScheme,
             absl::StrFormat("IoU at heatmap threshold %g", threshold).c_str());
         if (first) {
-          RETURN_IF_ERROR(
+          EXPLAINER_RETURN_IF_ERROR(
               add(DSRTypes::RT_contains, DSRTypes::VT_Num, DSRTypes::AM_belowCurrent, concept));
-          RETURN_IF_ERROR(
+          EXPLAINER_RETURN_IF_ERROR(
               Check(tree.getCurrentContentItem().setNumericValue(
                         DSRNumericMeasurementValue(Percent(iou).c_str(),
                                                    DSRCodedEntryValue("1", "UCUM", "no units")),
@@ -293,48 +298,49 @@ absl::StatusOr<DicomResultObjects> MakeDicomResults(const DicomResultInput& inpu
                     "SR number"));
           first = false;
         } else {
-          RETURN_IF_ERROR(number(concept, Percent(iou)));
+          EXPLAINER_RETURN_IF_ERROR(number(concept, Percent(iou)));
         }
       }
-      RETURN_IF_ERROR(text(first ? DSRTypes::AM_belowCurrent : DSRTypes::AM_afterCurrent,
-                           DSRCodedEntryValue("EXPL005", kScheme, "Pointing game hit"),
-                           input.pointing_game_hit ? "yes" : "no"));
+      EXPLAINER_RETURN_IF_ERROR(text(first ? DSRTypes::AM_belowCurrent : DSRTypes::AM_afterCurrent,
+                                     DSRCodedEntryValue("EXPL005", kScheme, "Pointing game hit"),
+                                     input.pointing_game_hit ? "yes" : "no"));
       tree.goUp();
     }
-    RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
-                        DSRCodedEntryValue("121112", "DCM", "Source of Measurement")));
-    RETURN_IF_ERROR(Check(tree.getCurrentContentItem().setImageReference(
-                              DSRImageReferenceValue(source.sop_class_uid.c_str(),
-                                                     source.sop_instance_uid.c_str()),
-                              false),
-                          "SR source reference"));
-    RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image, DSRTypes::AM_afterCurrent,
-                        DSRCodedEntryValue("EXPL006", kScheme, "Explanation overlay")));
-    RETURN_IF_ERROR(Check(
+    EXPLAINER_RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image,
+                                  DSRTypes::AM_afterCurrent,
+                                  DSRCodedEntryValue("121112", "DCM", "Source of Measurement")));
+    EXPLAINER_RETURN_IF_ERROR(Check(
+        tree.getCurrentContentItem().setImageReference(
+            DSRImageReferenceValue(source.sop_class_uid.c_str(), source.sop_instance_uid.c_str()),
+            false),
+        "SR source reference"));
+    EXPLAINER_RETURN_IF_ERROR(add(DSRTypes::RT_contains, DSRTypes::VT_Image,
+                                  DSRTypes::AM_afterCurrent,
+                                  DSRCodedEntryValue("EXPL006", kScheme, "Explanation overlay")));
+    EXPLAINER_RETURN_IF_ERROR(Check(
         tree.getCurrentContentItem().setImageReference(
             DSRImageReferenceValue(kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
             false),
         "SR overlay reference"));
     // Evidence: every object the content references, by study and series.
     DSRSOPInstanceReferenceList& evidence = doc.getCurrentRequestedProcedureEvidence();
-    RETURN_IF_ERROR(Check(evidence.addItem(source.study_instance_uid.c_str(),
-                                           source.series_instance_uid.c_str(),
-                                           source.sop_class_uid.c_str(),
-                                           source.sop_instance_uid.c_str()),
-                          "SR evidence"));
-    RETURN_IF_ERROR(Check(
-        evidence.addItem(source.study_instance_uid.c_str(), out.series_instance_uid.c_str(),
-                         kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
+    EXPLAINER_RETURN_IF_ERROR(Check(
+        evidence.addItem(source.study_instance_uid.c_str(), source.series_instance_uid.c_str(),
+                         source.sop_class_uid.c_str(), source.sop_instance_uid.c_str()),
         "SR evidence"));
+    EXPLAINER_RETURN_IF_ERROR(
+        Check(evidence.addItem(source.study_instance_uid.c_str(), out.series_instance_uid.c_str(),
+                               kSecondaryCaptureClass, out.overlay_sop_instance_uid.c_str()),
+              "SR evidence"));
     DcmFileFormat file;
-    RETURN_IF_ERROR(Check(doc.write(*file.getDataset()), "SR document"));
+    EXPLAINER_RETURN_IF_ERROR(Check(doc.write(*file.getDataset()), "SR document"));
     DcmDataset& ds = *file.getDataset();
     CopyStudy(source, ds);
     ds.putAndInsertString(DCM_SOPInstanceUID, out.sr_sop_instance_uid.c_str());
     ds.putAndInsertString(DCM_SeriesInstanceUID, sr_series.c_str());
     ds.putAndInsertString(DCM_SeriesNumber, "9002");
     ds.putAndInsertOFStringArray(DCM_SoftwareVersions, algorithm.c_str());
-    ASSIGN_OR_RETURN(out.sr, Serialise(file));
+    EXPLAINER_ASSIGN_OR_RETURN(out.sr, Serialise(file));
   }
   return out;
 }

@@ -46,7 +46,7 @@ int CeilDiv(int a, int b) { return (a + b - 1) / b; }
 }  // namespace
 
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions& options) {
-  ASSIGN_OR_RETURN(DecodedImage decoded, DecodeImageReduced(bytes, 0, options));
+  EXPLAINER_ASSIGN_OR_RETURN(DecodedImage decoded, DecodeImageReduced(bytes, 0, options));
   return std::move(decoded.rgb);
 }
 
@@ -56,7 +56,7 @@ absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min
     return absl::InvalidArgumentError(
         absl::StrFormat("DecodeOptions.max_pixels must be positive, got %d", options.max_pixels));
   }
-  ASSIGN_OR_RETURN(const ImageHeader header, ReadImageHeader(bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(const ImageHeader header, ReadImageHeader(bytes));
   const char* name = internal::FormatName(header.format);
   const int64_t pixels = int64_t{header.width} * header.height;
   if (pixels > options.max_pixels) {
@@ -65,12 +65,13 @@ absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min
                         header.height, pixels, options.max_pixels));
   }
   if (header.format == ImageFormat::kDicom) {
-    ASSIGN_OR_RETURN(cv::Mat rgb, DecodeDicom(bytes, options));
+    EXPLAINER_ASSIGN_OR_RETURN(cv::Mat rgb, DecodeDicom(bytes, options));
     const cv::Size size = rgb.size();
     return DecodedImage{std::move(rgb), size};
   }
-  RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
-  if (header.format == ImageFormat::kJpeg) RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
+  EXPLAINER_RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
+  if (header.format == ImageFormat::kJpeg)
+    EXPLAINER_RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
 
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return absl::ResourceExhaustedError(

@@ -38,12 +38,12 @@ cv::Mat JetRgb(const cv::Mat& gray8) {
 }  // namespace
 
 absl::StatusOr<cv::Mat> HeatmapToGray8(const cv::Mat& heatmap) {
-  RETURN_IF_ERROR(CheckHeatmap(heatmap));
+  EXPLAINER_RETURN_IF_ERROR(CheckHeatmap(heatmap));
   return ToGray8(heatmap);
 }
 
 absl::StatusOr<cv::Mat> ColorizeHeatmap(const cv::Mat& heatmap) {
-  RETURN_IF_ERROR(CheckHeatmap(heatmap));
+  EXPLAINER_RETURN_IF_ERROR(CheckHeatmap(heatmap));
   return JetRgb(ToGray8(heatmap));
 }
 
@@ -58,7 +58,7 @@ absl::StatusOr<cv::Mat> OverlayHeatmap(const cv::Mat& rgb8, const cv::Mat& heatm
     return absl::InvalidArgumentError(
         absl::StrFormat("image_weight must be in [0, 1], got %g", image_weight));
   }
-  RETURN_IF_ERROR(CheckHeatmap(heatmap));
+  EXPLAINER_RETURN_IF_ERROR(CheckHeatmap(heatmap));
   cv::Mat cam = heatmap;
   if (heatmap.size() != rgb8.size()) {
     cv::resize(heatmap, cam, rgb8.size(), 0, 0, cv::INTER_LINEAR);
@@ -102,7 +102,7 @@ absl::StatusOr<cv::Mat> OverlayHeatmap(const cv::Mat& rgb8, const cv::Mat& heatm
 
 absl::StatusOr<std::string> OverlayPng(const cv::Mat& rgb8, const cv::Mat& heatmap,
                                        float image_weight, int png_compression) {
-  ASSIGN_OR_RETURN(const cv::Mat overlay, OverlayHeatmap(rgb8, heatmap, image_weight));
+  EXPLAINER_ASSIGN_OR_RETURN(const cv::Mat overlay, OverlayHeatmap(rgb8, heatmap, image_weight));
   return EncodePng(overlay, png_compression);
 }
 

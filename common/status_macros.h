@@ -63,8 +63,4 @@ absl::Status Annotate(const absl::Status& status, const Context&... context) {
   }                                                                                     \
   lhs = std::move(statusor).value()
 
-// The unprefixed names, until every caller has moved to the prefixed ones.
-#define RETURN_IF_ERROR(expr) EXPLAINER_RETURN_IF_ERROR(expr)
-#define ASSIGN_OR_RETURN(lhs, expr) EXPLAINER_ASSIGN_OR_RETURN(lhs, expr)
-
 #endif  // EXPLAINER_COMMON_STATUS_MACROS_H_

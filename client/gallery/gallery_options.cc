@@ -22,7 +22,7 @@ absl::Status Missing(const char* flag, const char* what) {
 
 absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& values) {
   GalleryOptions options;
-  ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
+  EXPLAINER_ASSIGN_OR_RETURN(options.connection, ParseConnectionOptions(values.connection));
   options.input_dir = Trim(values.input_dir);
   options.labels = Trim(values.labels);
   options.annotations_dir = Trim(values.annotations_dir);
@@ -37,9 +37,10 @@ absl::StatusOr<GalleryOptions> ParseGalleryOptions(const GalleryFlagValues& valu
         absl::StrCat("--k: must be in [1, ", kMaxK, "], got ", values.k));
   }
   options.k = values.k;
-  ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
-  ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
-  ASSIGN_OR_RETURN(std::vector<explainer::v1::CamMethod> methods, ParseMethodList(values.methods));
+  EXPLAINER_ASSIGN_OR_RETURN(options.explain, ParseExplainSettings(values.explain));
+  EXPLAINER_ASSIGN_OR_RETURN(options.window, ParseWindow(values.window));
+  EXPLAINER_ASSIGN_OR_RETURN(std::vector<explainer::v1::CamMethod> methods,
+                             ParseMethodList(values.methods));
   if (!methods.empty() && options.annotations_dir.empty()) {
     return absl::InvalidArgumentError(
         "--methods: needs --annotations-dir (the methods are compared against the annotations)");

@@ -35,11 +35,11 @@ absl::Status WritePng(const std::string& path, const cv::Mat& bgr) {
 
 // results.jsonl from the item records, in entry order.
 absl::Status WriteResults(const GalleryRun& run, const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ResultsWriter> writer, ResultsWriter::Open(path));
+  EXPLAINER_ASSIGN_OR_RETURN(std::unique_ptr<ResultsWriter> writer, ResultsWriter::Open(path));
   size_t line = 0;
   for (const std::optional<ItemRecord>& record : run.records) {
     if (!record) continue;
-    RETURN_IF_ERROR(writer->Add(line++, RecordToJson(*record, run.class_names)));
+    EXPLAINER_RETURN_IF_ERROR(writer->Add(line++, RecordToJson(*record, run.class_names)));
   }
   return writer->Close();
 }
@@ -51,20 +51,20 @@ absl::StatusOr<std::vector<std::string>> WriteGalleryOutputs(const GalleryRun& r
   auto out = [&](const std::string& name) { return (out_dir / name).string(); };
   std::vector<std::string> written;
   for (const ClassGallery& gallery : run.predicted.galleries) {
-    ASSIGN_OR_RETURN(cv::Mat image, RenderClassGallery(run, gallery));
+    EXPLAINER_ASSIGN_OR_RETURN(cv::Mat image, RenderClassGallery(run, gallery));
     const std::string file = GalleryFileName(run.class_names[gallery.class_index]);
-    RETURN_IF_ERROR(WritePng(out(file), image));
+    EXPLAINER_RETURN_IF_ERROR(WritePng(out(file), image));
     written.push_back(file);
   }
   const bool annotated = !run.options->annotations_dir.empty();
   if (annotated) {
-    ASSIGN_OR_RETURN(cv::Mat image, RenderAnnotationComparison(run));
-    RETURN_IF_ERROR(WritePng(out("annotation_comparison.png"), image));
+    EXPLAINER_ASSIGN_OR_RETURN(cv::Mat image, RenderAnnotationComparison(run));
+    EXPLAINER_RETURN_IF_ERROR(WritePng(out("annotation_comparison.png"), image));
     written.push_back("annotation_comparison.png");
   }
   if (run.method_comparison) {
-    ASSIGN_OR_RETURN(cv::Mat image, RenderMethodComparison(*run.method_comparison));
-    RETURN_IF_ERROR(WritePng(out("method_comparison.png"), image));
+    EXPLAINER_ASSIGN_OR_RETURN(cv::Mat image, RenderMethodComparison(*run.method_comparison));
+    EXPLAINER_RETURN_IF_ERROR(WritePng(out("method_comparison.png"), image));
     written.push_back("method_comparison.png");
   }
   // File names need not be UTF-8: escaped here, so that neither the JSON files nor
@@ -76,18 +76,19 @@ absl::StatusOr<std::vector<std::string>> WriteGalleryOutputs(const GalleryRun& r
   }
   report = EscapeInvalidUtf8Json(report);
   const Json gallery = EscapeInvalidUtf8Json(GalleryJson(run));
-  RETURN_IF_ERROR(WriteFileBytes(out("metrics.json"), DumpJson(metrics, 2) + "\n"));
+  EXPLAINER_RETURN_IF_ERROR(WriteFileBytes(out("metrics.json"), DumpJson(metrics, 2) + "\n"));
   written.push_back("metrics.json");
   if (annotated) {
-    RETURN_IF_ERROR(WriteFileBytes(out("annotation_report.json"), DumpJson(report, 2) + "\n"));
+    EXPLAINER_RETURN_IF_ERROR(
+        WriteFileBytes(out("annotation_report.json"), DumpJson(report, 2) + "\n"));
     written.push_back("annotation_report.json");
   }
-  RETURN_IF_ERROR(WriteFileBytes(out("gallery.json"), DumpJson(gallery, 2) + "\n"));
+  EXPLAINER_RETURN_IF_ERROR(WriteFileBytes(out("gallery.json"), DumpJson(gallery, 2) + "\n"));
   written.push_back("gallery.json");
-  RETURN_IF_ERROR(WriteResults(run, out("results.jsonl")));
+  EXPLAINER_RETURN_IF_ERROR(WriteResults(run, out("results.jsonl")));
   written.push_back("results.jsonl");
   const std::string html = RenderIndexHtml(HtmlReportInput{gallery, metrics, report});
-  RETURN_IF_ERROR(WriteFileBytes(out("index.html"), html));
+  EXPLAINER_RETURN_IF_ERROR(WriteFileBytes(out("index.html"), html));
   written.push_back("index.html");
   return written;
 }

@@ -71,9 +71,10 @@ namespace {
 absl::StatusOr<ComparisonPanels> DrawPanels(const cv::Mat& rgb, absl::string_view annotation_json,
                                             const cv::Mat& heatmap, cv::Mat overlay,
                                             cv::Size box) {
-  ASSIGN_OR_RETURN(common::LabelMeAnnotation annotation, common::ParseLabelMe(annotation_json));
-  ASSIGN_OR_RETURN(common::AnnotationMask mask,
-                   common::RasterizeAnnotation(annotation, rgb.size()));
+  EXPLAINER_ASSIGN_OR_RETURN(common::LabelMeAnnotation annotation,
+                             common::ParseLabelMe(annotation_json));
+  EXPLAINER_ASSIGN_OR_RETURN(common::AnnotationMask mask,
+                             common::RasterizeAnnotation(annotation, rgb.size()));
   try {
     const cv::Size fitted = FitSize(rgb.size(), box);
     ComparisonPanels panels;
@@ -95,7 +96,7 @@ absl::StatusOr<ComparisonPanels> DrawPanels(const cv::Mat& rgb, absl::string_vie
 
     cv::Mat small_heatmap;
     cv::resize(heatmap, small_heatmap, fitted, 0, 0, cv::INTER_LINEAR);
-    ASSIGN_OR_RETURN(cv::Mat colored, common::ColorizeHeatmap(small_heatmap));
+    EXPLAINER_ASSIGN_OR_RETURN(cv::Mat colored, common::ColorizeHeatmap(small_heatmap));
     cv::cvtColor(colored, panels.heatmap, cv::COLOR_RGB2BGR);
 
     if (overlay.size() != fitted) cv::resize(overlay, overlay, fitted, 0, 0, cv::INTER_AREA);
@@ -113,16 +114,16 @@ absl::StatusOr<ComparisonPanels> BuildComparisonPanels(absl::string_view image_b
                                                        absl::string_view annotation_json,
                                                        const explainer::v1::ExplainResult& result,
                                                        cv::Size box) {
-  ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
-  ASSIGN_OR_RETURN(cv::Mat heatmap, HeatmapFromResult(result));
-  ASSIGN_OR_RETURN(cv::Mat overlay, OverlayPanel(result.overlay_png(), box));
+  EXPLAINER_ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(cv::Mat heatmap, HeatmapFromResult(result));
+  EXPLAINER_ASSIGN_OR_RETURN(cv::Mat overlay, OverlayPanel(result.overlay_png(), box));
   return DrawPanels(rgb, annotation_json, heatmap, overlay, box);
 }
 
 absl::StatusOr<ComparisonPanels> BuildComparisonPanelsFromHeatmapPng(
     absl::string_view image_bytes, absl::string_view annotation_json,
     absl::string_view heatmap_png, float image_weight, cv::Size box) {
-  ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
+  EXPLAINER_ASSIGN_OR_RETURN(cv::Mat rgb, common::DecodeImage(image_bytes));
   cv::Mat heatmap;
   try {
     const std::vector<uchar> bytes(heatmap_png.begin(), heatmap_png.end());
@@ -135,7 +136,8 @@ absl::StatusOr<ComparisonPanels> BuildComparisonPanelsFromHeatmapPng(
     return absl::InvalidArgumentError(
         absl::StrCat("the server's heatmap PNG does not decode: ", e.what()));
   }
-  ASSIGN_OR_RETURN(cv::Mat overlay_rgb, common::OverlayHeatmap(rgb, heatmap, image_weight));
+  EXPLAINER_ASSIGN_OR_RETURN(cv::Mat overlay_rgb,
+                             common::OverlayHeatmap(rgb, heatmap, image_weight));
   cv::Mat overlay;
   try {
     cv::cvtColor(overlay_rgb, overlay, cv::COLOR_RGB2BGR);

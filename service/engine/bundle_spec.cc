@@ -123,16 +123,16 @@ absl::StatusOr<ModelSpec> ParseBundleSpec(absl::string_view json_text, absl::str
     }
   }
   ModelSpec spec;
-  ASSIGN_OR_RETURN(spec.name, reader.NonEmptyString("name"));
-  ASSIGN_OR_RETURN(spec.version, reader.NonEmptyString("version"));
-  ASSIGN_OR_RETURN(spec.class_names, reader.ClassNames());
-  ASSIGN_OR_RETURN(spec.input_size, reader.InputSize());
-  ASSIGN_OR_RETURN(spec.normalization.mean, reader.Triple("mean"));
-  ASSIGN_OR_RETURN(spec.normalization.std, reader.Triple("std"));
+  EXPLAINER_ASSIGN_OR_RETURN(spec.name, reader.NonEmptyString("name"));
+  EXPLAINER_ASSIGN_OR_RETURN(spec.version, reader.NonEmptyString("version"));
+  EXPLAINER_ASSIGN_OR_RETURN(spec.class_names, reader.ClassNames());
+  EXPLAINER_ASSIGN_OR_RETURN(spec.input_size, reader.InputSize());
+  EXPLAINER_ASSIGN_OR_RETURN(spec.normalization.mean, reader.Triple("mean"));
+  EXPLAINER_ASSIGN_OR_RETURN(spec.normalization.std, reader.Triple("std"));
   for (float s : spec.normalization.std) {
     if (!(s > 0.0f)) return reader.Error("field 'std' must be positive");
   }
-  ASSIGN_OR_RETURN(spec.target_layer, reader.NonEmptyString("target_layer"));
+  EXPLAINER_ASSIGN_OR_RETURN(spec.target_layer, reader.NonEmptyString("target_layer"));
   return spec;
 }
 
