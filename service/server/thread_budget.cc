@@ -44,6 +44,12 @@ ThreadBudget PlanThreads(int cores, const std::string& device, int intra_op_thre
                          int workers) {
   cores = std::max(1, cores);
   const bool gpu = absl::StartsWith(device, "cuda");
+  // A derived CPU engine share is never one thread where there are two cores: with one
+  // intra-op thread LibTorch 1.13 ran EfficientNet-B0 ten times slower, not two
+  // (explainer-engine-bench, batch 8: 2.8 vs 27 images/s on this 2-core machine; its
+  // CPU convolution seems to leave oneDNN for a per-group loop), so one pool thread
+  // more than the cores costs far less than the split would.
+  const int min_engine = !gpu && cores >= 2 ? 2 : 1;
   ThreadBudget budget;
   if (intra_op_threads > 0 && workers > 0) {
     budget.intra_op_threads = intra_op_threads;
@@ -53,13 +59,13 @@ ThreadBudget PlanThreads(int cores, const std::string& device, int intra_op_thre
     budget.workers = std::max(1, cores - intra_op_threads);
   } else if (workers > 0) {
     budget.workers = workers;
-    budget.intra_op_threads = std::max(1, cores - workers);
+    budget.intra_op_threads = std::max(min_engine, cores - workers);
   } else if (gpu) {
     budget.intra_op_threads = std::max(1, cores / 8);
     budget.workers = std::max(1, cores - budget.intra_op_threads);
   } else {
     budget.workers = std::max(1, cores / 4);
-    budget.intra_op_threads = std::max(1, cores - budget.workers);
+    budget.intra_op_threads = std::max(min_engine, cores - budget.workers);
   }
   return budget;
 }

@@ -25,8 +25,10 @@ int AvailableCores();
 // several times the decode, resize and heatmap encoding of its images, once overlays are
 // rendered by the client), so the pool gets a quarter of the cores (at least 1) and the
 // engine the rest. On a GPU the host only feeds the device: the engine keeps an eighth
-// (at least 1) for its CPU-side work, the pool the rest.
-// Examples: 2 cores cpu: 1 + 1; 16 cores cpu: 12 + 4; 16 cores cuda: 2 + 14.
+// (at least 1) for its CPU-side work, the pool the rest. A derived CPU engine share is
+// at least 2 threads where there are 2 cores or more (one thread made LibTorch ten
+// times slower, see thread_budget.cc), so 2 and 3 cores get 2 + 1.
+// Examples: 2 cores cpu: 2 + 1; 16 cores cpu: 12 + 4; 16 cores cuda: 2 + 14.
 ThreadBudget PlanThreads(int cores, const std::string& device, int intra_op_threads,
                          int workers);
 

@@ -20,13 +20,14 @@ void ExpectSplit(int cores, const char* device, int threads, int workers, int wa
 
 TEST(ThreadBudgetTest, AutomaticSplitUsesEachCoreOnce) {
   ExpectSplit(1, "cpu", 0, 0, 1, 1);  // nothing to split: one each
-  ExpectSplit(2, "cpu", 0, 0, 1, 1);
+  ExpectSplit(2, "cpu", 0, 0, 2, 1);  // the engine keeps two threads (thread_budget.cc)
+  ExpectSplit(3, "cpu", 0, 0, 2, 1);
   ExpectSplit(4, "cpu", 0, 0, 3, 1);
   ExpectSplit(16, "cpu", 0, 0, 12, 4);
   ExpectSplit(64, "cpu", 0, 0, 48, 16);
   ExpectSplit(2, "cuda", 0, 0, 1, 1);
   ExpectSplit(16, "cuda:1", 0, 0, 2, 14);
-  for (int cores = 2; cores <= 128; ++cores) {
+  for (int cores = 3; cores <= 128; ++cores) {
     const ThreadBudget cpu = PlanThreads(cores, "cpu", 0, 0);
     const ThreadBudget gpu = PlanThreads(cores, "cuda", 0, 0);
     EXPECT_EQ(cpu.intra_op_threads + cpu.workers, cores);
@@ -38,7 +39,8 @@ TEST(ThreadBudgetTest, AFlagIsKeptAndTheOtherPartGetsTheRest) {
   ExpectSplit(16, "cpu", 10, 0, 10, 6);
   ExpectSplit(16, "cpu", 0, 3, 13, 3);
   ExpectSplit(16, "cpu", 16, 0, 16, 1);  // all to the engine: the pool still needs one
-  ExpectSplit(4, "cpu", 0, 9, 1, 9);
+  ExpectSplit(4, "cpu", 0, 9, 2, 9);  // a derived CPU engine share is at least two
+  ExpectSplit(2, "cuda", 0, 1, 1, 1);
   ExpectSplit(4, "cpu", 7, 9, 7, 9);  // both given: as given, even oversubscribed
 }
 
