@@ -5,14 +5,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "client/gallery/tile_canvas.h"
 #include "opencv2/imgproc.hpp"
 
 namespace explainer::client::gallery {
 namespace {
-
-constexpr double kTitleScale = 0.5;
-constexpr double kSectionScale = 0.6;
-constexpr double kHeaderScale = 0.75;
 
 int SectionHeight(const ComparisonLayout& layout, int rows) {
   return layout.section_height +
@@ -38,15 +35,15 @@ absl::StatusOr<cv::Mat> RenderComparison(const std::string& title,
   const cv::Size size = ComparisonCanvasSize(layout, rows_per_section);
   cv::Mat canvas(size, CV_8UC3, colors::kPage);
   DrawTextBand(canvas, cv::Rect(0, 0, size.width, layout.header_height),
-               {TextLine{title, colors::kHeaderText, true}}, kHeaderScale, colors::kHeaderBand);
+               {TextLine{title, colors::kHeaderText, true}}, font_scale::kHeader, colors::kHeaderBand);
   int top = layout.header_height;
   for (const ComparisonSection& section : sections) {
     DrawTextBand(canvas, cv::Rect(0, top, size.width, layout.section_height),
-                 {TextLine{section.heading, colors::kText, true}}, kSectionScale, colors::kBand);
+                 {TextLine{section.heading, colors::kText, true}}, font_scale::kSection, colors::kBand);
     top += layout.section_height;
     if (section.rows.empty()) {
       DrawCenteredText(canvas, cv::Rect(0, top, size.width, layout.empty_height),
-                       section.empty_text, kSectionScale, colors::kMutedText, 1);
+                       section.empty_text, font_scale::kSection, colors::kMutedText, 1);
       top += layout.empty_height;
       continue;
     }
@@ -54,7 +51,7 @@ absl::StatusOr<cv::Mat> RenderComparison(const std::string& title,
       for (int c = 0; c < kComparisonColumns; ++c) {
         const int x = c * layout.tile_width;
         DrawTextBand(canvas, cv::Rect(x, top, layout.tile_width, layout.title_height),
-                     row.titles[c], kTitleScale, colors::kPage);
+                     row.titles[c], font_scale::kTitle, colors::kPage);
         const cv::Rect image_area(x, top + layout.title_height, layout.tile_width,
                                   layout.image_height);
         FitToBox(row.panels[c], image_area.size(), colors::kImageBox).copyTo(canvas(image_area));

@@ -7,14 +7,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/gallery/tile_canvas.h"
 #include "opencv2/imgproc.hpp"
 
 namespace explainer::client::gallery {
 namespace {
 
-constexpr double kTitleScale = 0.5;
 constexpr double kRowScale = 0.55;
-constexpr double kHeaderScale = 0.75;
 constexpr double kSubtitleScale = 0.45;
 
 std::string CountText(const GalleryRowContent& row, int k) {
@@ -57,7 +56,7 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::strin
   cv::Mat canvas(size, CV_8UC3, colors::kPage);
   const int title_height = std::min(40, layout.header_height);
   DrawTextBand(canvas, cv::Rect(0, 0, size.width, title_height),
-               {TextLine{title, colors::kHeaderText, true}}, kHeaderScale, colors::kHeaderBand);
+               {TextLine{title, colors::kHeaderText, true}}, font_scale::kHeader, colors::kHeaderBand);
   DrawTextBand(canvas, cv::Rect(0, title_height, size.width, layout.header_height - title_height),
                {TextLine{subtitle, colors::kHeaderText}}, kSubtitleScale, colors::kHeaderBand);
 
@@ -89,7 +88,7 @@ absl::StatusOr<cv::Mat> RenderGallery(const std::string& title, const std::strin
                                 layout.image_height);
       if (c < static_cast<int>(row.tiles.size())) {
         const GalleryTile& content = row.tiles[c];
-        DrawTextBand(canvas, title_area, content.title, kTitleScale, colors::kPage);
+        DrawTextBand(canvas, title_area, content.title, font_scale::kTitle, colors::kPage);
         cv::rectangle(canvas, cv::Rect(tile.x, tile.y, 4, layout.title_height), color, cv::FILLED);
         FitToBox(content.image, image_area.size(), colors::kImageBox).copyTo(canvas(image_area));
         if (content.image.empty()) {

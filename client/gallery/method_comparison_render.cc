@@ -16,10 +16,6 @@
 namespace explainer::client::gallery {
 namespace {
 
-constexpr double kTitleScale = 0.5;
-constexpr double kSectionScale = 0.6;
-constexpr double kHeaderScale = 0.75;
-
 int SectionHeight(const MethodComparisonLayout& layout, int rows) {
   return layout.section_height + layout.column_height +
          (rows > 0 ? rows * (layout.title_height + layout.image_height) : layout.empty_height);
@@ -92,7 +88,7 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
   DrawTextBand(canvas, cv::Rect(0, 0, size.width, layout.header_height),
                {TextLine{"Method comparison: each method's heatmap vs the tumour annotation",
                          colors::kHeaderText, true}},
-               kHeaderScale, colors::kHeaderBand);
+               font_scale::kHeader, colors::kHeaderBand);
   int top = layout.header_height;
   for (const ClassPicks& section : c.classes) {
     const std::string& name = c.reports[0].class_names.at(section.class_index);
@@ -101,7 +97,7 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
                                         " annotated image(s), ranked by ", c.methods[0], "'s ",
                                         iou_name),
                            colors::kText, true}},
-                 kSectionScale, colors::kBand);
+                 font_scale::kSection, colors::kBand);
     top += layout.section_height;
     // Column heads: each method's figures over the class, each figure's leader in
     // green.
@@ -122,18 +118,18 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
     DrawTextBand(canvas, cv::Rect(0, top, w, layout.column_height),
                  {TextLine{"annotation", colors::kText, true},
                   TextLine{"over the class:", colors::kMutedText}},
-                 kTitleScale, colors::kEmptyTile);
+                 font_scale::kTitle, colors::kEmptyTile);
     for (size_t m = 0; m < methods; ++m) {
       DrawTextBand(canvas, cv::Rect(static_cast<int>(1 + m) * w, top, w, layout.column_height),
                    {TextLine{c.methods[m], colors::kText, true},
                     figure(absl::StrCat("mean ", iou_name), means[m], best_mean),
                     figure("pointing game", pointing[m], best_pointing)},
-                   kTitleScale, colors::kEmptyTile);
+                   font_scale::kTitle, colors::kEmptyTile);
     }
     top += layout.column_height;
     if (section.picks.empty()) {
       DrawCenteredText(canvas, cv::Rect(0, top, size.width, layout.empty_height),
-                       absl::StrCat("no annotated ", name, " images"), kSectionScale,
+                       absl::StrCat("no annotated ", name, " images"), font_scale::kSection,
                        colors::kMutedText, 1);
       top += layout.empty_height;
       continue;
@@ -166,7 +162,7 @@ absl::StatusOr<cv::Mat> RenderMethodComparison(const MethodComparison& c,
       }
       for (size_t col = 0; col <= methods; ++col) {
         const int x = static_cast<int>(col) * w;
-        DrawTextBand(canvas, cv::Rect(x, top, w, layout.title_height), titles[col], kTitleScale,
+        DrawTextBand(canvas, cv::Rect(x, top, w, layout.title_height), titles[col], font_scale::kTitle,
                      colors::kPage);
         const cv::Rect area(x, top + layout.title_height, w, layout.image_height);
         FitToBox(panels[col], area.size(), colors::kImageBox).copyTo(canvas(area));

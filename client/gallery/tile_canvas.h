@@ -25,6 +25,13 @@ inline const cv::Scalar kFalsePositive(0, 130, 230);  // orange
 inline const cv::Scalar kFalseNegative(40, 40, 200);  // red
 }  // namespace colors
 
+// Font scales (OpenCV's Hershey simplex) of the text every gallery picture shares.
+namespace font_scale {
+inline constexpr double kTitle = 0.5;     // a tile's title
+inline constexpr double kSection = 0.6;   // a class section's band
+inline constexpr double kHeader = 0.75;   // the picture's header
+}  // namespace font_scale
+
 // The size `source` takes when scaled to fit inside `box`, keeping its aspect
 // ratio (at least 1 x 1).
 cv::Size FitSize(cv::Size source, cv::Size box);
