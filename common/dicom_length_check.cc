@@ -228,8 +228,12 @@ absl::Status CheckDicomLengths(absl::string_view bytes) {
   // A UID DCMTK does not know makes it guess the encoding too (the image fuzzer's
   // fourth finding: a one-byte UID, then a data set read as something else and a 1 GB
   // length). A known one is read as DCMTK reads it.
+  // Only a UID (digits and dots) that names a transfer syntax exactly: DCMTK also
+  // knows pseudo syntaxes with an empty ID (its implicit big endian), which a UID
+  // starting with a NUL byte would otherwise match (the image fuzzer's fifth finding).
+  const bool uid_chars = uid.find_first_not_of("0123456789.") == std::string::npos;
   const DcmXfer xfer(uid.c_str());
-  if (xfer.getXfer() == EXS_Unknown) {
+  if (!uid_chars || xfer.getXfer() == EXS_Unknown || uid != xfer.getXferID()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "unsupported DICOM transfer syntax UID '%s' (0002,0010): not a known transfer syntax",
         absl::CHexEscape(uid.substr(0, 64))));

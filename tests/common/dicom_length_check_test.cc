@@ -93,6 +93,10 @@ TEST(CheckDicomLengthsTest, AnUnknownTransferSyntaxIsRefusedNamingIt) {
   // A made-up but well-formed UID is refused the same way; known ones pass.
   EXPECT_THAT(CheckDicomLengths(Part10("1.2.3.4", "")).message(),
               HasSubstr("transfer syntax UID '1.2.3.4'"));
+  // A value that starts with NUL bytes: DCMTK's pseudo syntax with an empty ID must not
+  // match it (the fifth finding, regressions/dicom_nul_transfer_syntax_2gb_alloc).
+  EXPECT_THAT(CheckDicomLengths(Part10(std::string("\0\0\x01W", 4), "")).message(),
+              HasSubstr("unsupported DICOM transfer syntax UID"));
   EXPECT_THAT(CheckDicomLengths(Part10("1.2.840.10008.1.2.4.50", "")), IsOk());
   EXPECT_THAT(CheckDicomLengths(Part10(kImplicitLe, "")), IsOk());
 }
