@@ -12,6 +12,7 @@
 #include "client/bench/bench_report.h"
 #include "client/bench/load_generator.h"
 #include "client/connection.h"
+#include "client/core/session.h"
 #include "client/exit_codes.h"
 #include "client/file_io.h"
 
@@ -65,18 +66,13 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
     return kExitOk;
   }
 
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(options.connection);
-  if (!channel.ok()) {
-    PrintError(err, std::string(channel.status().message()));
+  // The client core's connection and model info, as infer and gallery open them.
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Open(options.connection);
+  if (!session.ok()) {
+    PrintError(err, std::string(session.status().message()));
     return kExitServer;
   }
-  std::unique_ptr<explainer::v1::Explainer::Stub> stub =
-      explainer::v1::Explainer::NewStub(*channel);
-  absl::StatusOr<explainer::v1::ModelInfo> info = FetchModelInfo(*stub, options.connection);
-  if (!info.ok()) {
-    PrintError(err, DescribeCallError(info.status(), options.connection));
-    return kExitServer;
-  }
+  const explainer::v1::ModelInfo* info = &(*session)->model();
   if (options.mode != OutputMode::kPredict && info->methods_size() > 0 &&
       std::find(info->methods().begin(), info->methods().end(), options.method) ==
           info->methods().end()) {
@@ -101,7 +97,7 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
   if (options.warmup > 0) {
     LoadPlan warmup = plan;
     warmup.count = options.warmup;
-    const LoadResult warm = RunLoad(stub.get(), requests, warmup);
+    const LoadResult warm = RunLoad(&(*session)->stub(), requests, warmup);
     if (!warm.status.ok()) {
       PrintError(err, "warm-up: " + DescribeCallError(warm.status, options.connection));
       return kExitServer;
@@ -109,7 +105,7 @@ int RunBench(const BenchOptions& options, std::FILE* out, std::FILE* err) {
   }
   plan.count = options.count;
   plan.duration = options.duration;
-  const LoadResult result = RunLoad(stub.get(), requests, plan);
+  const LoadResult result = RunLoad(&(*session)->stub(), requests, plan);
 
   const BenchReport report =
       Summarise(SetupOf(options, *info, images->size()), result.samples, result.elapsed);
