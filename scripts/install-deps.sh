@@ -10,6 +10,8 @@ PACKAGES=(
   libtorch-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libopencv-dev libabsl-dev nlohmann-json3-dev libjpeg62-turbo-dev
+  # tcmalloc, the servers' allocator (common/process_heap.h)
+  libgoogle-perftools-dev
   # TLS start-up checks and SHA-256 (service/security), test certificates (openssl)
   libssl-dev openssl
   # DICOM: decoding in common/ (DCMTK), test cases made at test time with DCMTK's

@@ -1,8 +1,6 @@
 // Trims the heap on the busy -> idle edge (see idle_memory_trimmer.h).
 #include "service/server/idle_memory_trimmer.h"
 
-#include <malloc.h>
-
 #include <utility>
 
 namespace explainer::server {
@@ -45,7 +43,5 @@ void IdleMemoryTrimmer::Loop() {
     Poll();
   }
 }
-
-void TrimProcessHeap() { malloc_trim(0); }
 
 }  // namespace explainer::server

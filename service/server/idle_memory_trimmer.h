@@ -1,7 +1,7 @@
 // Gives freed heap memory back to the system once the server goes idle after work.
-// glibc keeps freed memory in its per-thread arenas; after a burst of requests the
-// process would otherwise stay at its peak RSS (the soak test measured +12.9% after
-// load that had ended). Trimming only on the busy -> idle edge costs nothing under
+// Allocators keep freed memory for reuse (glibc in its per-thread arenas, tcmalloc in
+// its page heap); after a burst of requests the process would otherwise stay near its
+// peak RSS (the soak test measured +12.9% under glibc after load that had ended). Trimming only on the busy -> idle edge costs nothing under
 // load and a few milliseconds once per quiet spell.
 #ifndef EXPLAINER_SERVICE_SERVER_IDLE_MEMORY_TRIMMER_H_
 #define EXPLAINER_SERVICE_SERVER_IDLE_MEMORY_TRIMMER_H_
@@ -18,7 +18,7 @@ namespace explainer::server {
 class IdleMemoryTrimmer {
  public:
   // in_flight: items the server holds now. trim: returns memory to the system
-  // (malloc_trim(0) in the server; tests count calls). Polls every `period`.
+  // (common::ReleaseFreeHeapMemory in the server; tests count calls). Polls every `period`.
   IdleMemoryTrimmer(std::function<int()> in_flight, std::function<void()> trim,
                     absl::Duration period = absl::Seconds(1));
   // Stops the polling thread.
@@ -46,9 +46,6 @@ class IdleMemoryTrimmer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
-
-// malloc_trim(0): returns free pages of every glibc arena to the system.
-void TrimProcessHeap();
 
 }  // namespace explainer::server
 

@@ -1,5 +1,4 @@
 // explainer-server: flags, start-up, signals. Everything else is ExplainerServer.
-#include <malloc.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -20,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/process_heap.h"
 #include "grpc/support/log.h"
 #include "service/engine/engine.h"
 #include "service/server/explainer_server.h"
@@ -29,6 +29,7 @@
 #include "service/server/metrics.h"
 #include "service/server/server_options.h"
 #include "service/server/shutdown_controller.h"
+#include "service/server/thread_budget.h"
 
 #ifndef EXPLAINER_DEFAULT_MODEL
 #define EXPLAINER_DEFAULT_MODEL "models/demo/explainer-demo.pt"
@@ -348,6 +349,11 @@ int Main(int argc, char** argv) {
   }
   grpc_log_quiet = false;
   std::cout << (*server)->StartupLine() << std::endl;  // endl flushes: scripts wait on it
+  const ThreadBudget budget = PlanThreads(AvailableCores(), options->device,
+                                          options->intra_op_threads, options->workers);
+  std::cout << "explainer-server: " << AvailableCores() << " cores: " << budget.intra_op_threads
+            << " engine threads, " << budget.workers << " workers; heap allocator "
+            << common::HeapAllocatorName() << std::endl;
   if (metrics != nullptr) {
     metrics->SetModelInfo((*server)->spec().name, (*server)->spec().version,
                           (*server)->device());
@@ -359,7 +365,7 @@ int Main(int argc, char** argv) {
 
   ExplainerServer* serving = server->get();
   IdleMemoryTrimmer trimmer([serving] { return serving->items_in_flight(); },
-                            TrimProcessHeap);
+                            common::ReleaseFreeHeapMemory);
 
   int signal = 0;
   while (sigwait(&waited, &signal) == 0 && signal == SIGHUP) {
@@ -389,12 +395,6 @@ int Main(int argc, char** argv) {
 }  // namespace explainer::server
 
 int main(int argc, char** argv) {
-  // Decoded images, tensors and encoded PNGs are large, short-lived buffers. glibc's
-  // dynamic mmap threshold rises to 32 MiB after the first such free, after which
-  // they come from the heap arenas and stay there: the soak test saw RSS grow 12.5%
-  // per cancelled storm and never come back. A fixed threshold keeps buffers of
-  // 128 KiB and more in their own mappings, returned to the system when freed (soak:
-  // +2.1% after the same load). Set before any thread starts.
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  explainer::common::ConfigureProcessHeap();  // before any thread starts
   return explainer::server::Main(argc, argv);
 }

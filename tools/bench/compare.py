@@ -8,6 +8,8 @@ SERVED is `explainer bench --json`, ENGINE `explainer-engine-bench --json`, ANCH
 images and bundle. Prints every
 images/s figure and the issue-11 ratios with their CPU goals:
   served / in-process CAM           (goal >= 0.9)
+  served / in-process CAM+decode    (the same work without gRPC: the engine bench's
+                                     Grad-CAM with decode + preprocess; same 0.9 bar)
   in-process CAM / in-process forward (goal >= 0.95)
   in-process CAM / pytorch-grad-cam (goal >= 3)
 A ratio whose inputs are missing is printed as "n/a" with the reason.
@@ -19,6 +21,9 @@ import sys
 
 GOALS = (
     ("served / in-process CAM", "served", "engine_cam", 0.9),
+    # The server decodes every JPEG, the engine-only figure does not: on a small host the
+    # decode's CPU share alone keeps the ratio above below 1. This one compares the same work.
+    ("served / in-process CAM+decode", "served", "engine_cam_with_decode", 0.9),
     ("in-process CAM / in-process forward", "engine_cam", "engine_forward", 0.95),
     ("in-process CAM / pytorch-grad-cam", "engine_cam", "pytorch_grad_cam", 3.0),
 )

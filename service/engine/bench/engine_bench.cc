@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/image_decode.h"
+#include "common/process_heap.h"
 #include "common/preprocess.h"
 #include "service/engine/engine.h"
 
@@ -104,6 +105,7 @@ class Bench {
                        {"batches", options_.batches},
                        {"warmup_batches", options_.warmup_batches},
                        {"intra_op_threads", options_.intra_op_threads},
+                       {"heap_allocator", common::HeapAllocatorName()},
                        {"method", options_.method}};
     // Decode + preprocess every file once, on this thread.
     std::vector<double> decode, preprocess;
@@ -215,8 +217,10 @@ absl::StatusOr<nlohmann::json> RunEngineBench(const EngineBenchOptions& options)
 std::string FormatEngineBench(const nlohmann::json& report) {
   const nlohmann::json& setup = report["setup"];
   std::string text = absl::StrFormat(
-      "model: %s\nimages: %s\nbatch size: %d, %d timed batches per mode after %d warm-up\n",
+      "model: %s\nimages: %s\nheap allocator: %s\n"
+      "batch size: %d, %d timed batches per mode after %d warm-up\n",
       setup["model"].get<std::string>(), setup["images"].get<std::string>(),
+      setup.value("heap_allocator", std::string("?")),
       setup["batch_size"].get<int>(), setup["batches"].get<int>(),
       setup["warmup_batches"].get<int>());
   const nlohmann::json& dp = report["decode_preprocess"];

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/process_heap.h"
 #include "service/engine/bench/engine_bench.h"
 
 ABSL_FLAG(std::string, model, "", "TorchScript bundle (as explainer-server --model)");
@@ -21,6 +22,7 @@ ABSL_FLAG(bool, with_decode, true, "also time decode + preprocess + Run per batc
 ABSL_FLAG(std::string, json, "", "also write the report as JSON here");
 
 int main(int argc, char** argv) {
+  explainer::common::ConfigureProcessHeap();  // as explainer-server does: same allocator
   absl::SetProgramUsageMessage(
       "explainer-engine-bench --model BUNDLE --input_dir DIR [--batch_size 8] [--json FILE]\n"
       "Times Engine::Run for prediction only ('forward') and for --method, with inputs\n"

@@ -212,7 +212,8 @@ class BenchOutputTest(unittest.TestCase):
         compare = run([PY, os.path.join(ROOT, "tools", "bench", "compare.py"),
                        os.path.join(self.tmp, "served.json"), engine_json, anchors_json])
         self.assertEqual(compare.returncode, 0, compare.stderr)
-        for label in ("served / in-process CAM", "in-process CAM / in-process forward",
+        for label in ("served / in-process CAM", "served / in-process CAM+decode",
+                      "in-process CAM / in-process forward",
                       "in-process CAM / pytorch-grad-cam"):
             self.assertRegex(compare.stdout, re.escape(label) + r"\s+[\d.]+  goal >= ")
         wrong = run([PY, os.path.join(ROOT, "tools", "bench", "compare.py"), engine_json,
