@@ -4,7 +4,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
-#if EXPLAINER_WITH_TCMALLOC
+#if EXPLAINER_PROCESS_HEAP_TCMALLOC
 #include <gperftools/malloc_extension_c.h>
 #include <gperftools/tcmalloc.h>
 #endif
@@ -13,7 +13,7 @@ namespace explainer::common {
 namespace {
 
 bool MallocIsTcmalloc() {
-#if EXPLAINER_WITH_TCMALLOC
+#if EXPLAINER_PROCESS_HEAP_TCMALLOC
   // Linked is not enough: a preloaded allocator (or ASan) may still be the one in use.
   static const bool is_tcmalloc =
       dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<void*>(&tc_malloc);
@@ -38,7 +38,7 @@ void ConfigureProcessHeap() {
 }
 
 void ReleaseFreeHeapMemory() {
-#if EXPLAINER_WITH_TCMALLOC
+#if EXPLAINER_PROCESS_HEAP_TCMALLOC
   if (MallocIsTcmalloc()) {
     MallocExtension_ReleaseFreeMemory();
     return;
