@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -43,6 +44,39 @@ int ReducedFlag(int scale) {
 
 int CeilDiv(int a, int b) { return (a + b - 1) / b; }
 
+// imdecode, BGR out; WebP's EXIF orientation applied (OpenCV 4.6 ignores it there).
+absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header,
+                                         int scale) {
+  const char* name = internal::FormatName(header.format);
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("image is %d bytes, over the 2 GiB decoder limit", bytes.size()));
+  }
+  // imdecode only reads the buffer; the Mat header merely wraps it without a copy.
+  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
+                        const_cast<char*>(bytes.data()));
+  cv::Mat bgr;
+  try {
+    // IMREAD_COLOR: gray -> 3 channels, 16-bit -> 8-bit, alpha dropped, and EXIF
+    // orientation applied for JPEG, PNG and TIFF.
+    // IMREAD_REDUCED_COLOR_N: the same, with libjpeg's DCT scaling by 1/N.
+    bgr = cv::imdecode(encoded, ReducedFlag(scale));
+  } catch (const cv::Exception& e) {
+    // e.err only: what() adds OpenCV's version and source path.
+    return absl::InvalidArgumentError(
+        absl::StrFormat("truncated or corrupt %s: decoder failed (%s)", name, e.err));
+  }
+  if (bgr.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("truncated or corrupt %s: decoder failed", name));
+  }
+  if (header.format == ImageFormat::kWebp) {
+    bgr = internal::ApplyExifOrientation(
+        bgr, internal::ExifOrientation(internal::WebpExifPayload(bytes)));
+  }
+  return bgr;
+}
+
 }  // namespace
 
 absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, const DecodeOptions& options) {
@@ -70,49 +104,35 @@ absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min
     return DecodedImage{std::move(rgb), size};
   }
   EXPLAINER_RETURN_IF_ERROR(internal::CheckContainerComplete(header.format, bytes));
-  if (header.format == ImageFormat::kJpeg)
-    EXPLAINER_RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
-
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("image is %d bytes, over the 2 GiB decoder limit", bytes.size()));
-  }
-  // imdecode only reads the buffer; the Mat header merely wraps it without a copy.
-  const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
-                        const_cast<char*>(bytes.data()));
   const int scale = JpegScale(header, min_side);
+  // Most JPEGs: checked and decoded in one libjpeg pass, RGB out (jpeg_scan_check.h).
+  std::optional<cv::Mat> rgb;
+  if (header.format == ImageFormat::kJpeg) {
+    EXPLAINER_ASSIGN_OR_RETURN(rgb, internal::DecodeJpegChecked(bytes, scale));
+    if (!rgb) EXPLAINER_RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
+  }
   cv::Mat bgr;
-  try {
-    // IMREAD_COLOR: gray -> 3 channels, 16-bit -> 8-bit, alpha dropped, and EXIF
-    // orientation applied for JPEG, PNG and TIFF.
-    // IMREAD_REDUCED_COLOR_N: the same, with libjpeg's DCT scaling by 1/N.
-    bgr = cv::imdecode(encoded, ReducedFlag(scale));
-  } catch (const cv::Exception& e) {
-    // e.err only: what() adds OpenCV's version and source path.
-    return absl::InvalidArgumentError(
-        absl::StrFormat("truncated or corrupt %s: decoder failed (%s)", name, e.err));
+  if (!rgb) {
+    EXPLAINER_ASSIGN_OR_RETURN(bgr, DecodeWithOpenCv(bytes, header, scale));
   }
-  if (bgr.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("truncated or corrupt %s: decoder failed", name));
-  }
-  if (header.format == ImageFormat::kWebp) {
-    bgr = internal::ApplyExifOrientation(
-        bgr, internal::ExifOrientation(internal::WebpExifPayload(bytes)));
-  }
+  const cv::Mat& decoded_pixels = rgb ? *rgb : bgr;
   // libjpeg rounds scaled sizes up.
   const int width = CeilDiv(header.width, scale);
   const int height = CeilDiv(header.height, scale);
-  const bool as_header = bgr.cols == width && bgr.rows == height;
-  const bool transposed = bgr.cols == height && bgr.rows == width;
-  if (bgr.type() != CV_8UC3 || (!as_header && !transposed)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("corrupt %s: decoded %dx%d with %d channels, header says %dx%d", name,
-                        bgr.cols * scale, bgr.rows * scale, bgr.channels(), header.width,
-                        header.height));
+  const bool as_header = decoded_pixels.cols == width && decoded_pixels.rows == height;
+  const bool transposed = decoded_pixels.cols == height && decoded_pixels.rows == width;
+  if (decoded_pixels.type() != CV_8UC3 || (!as_header && !transposed)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "corrupt %s: decoded %dx%d with %d channels, header says %dx%d", name,
+        decoded_pixels.cols * scale,
+        decoded_pixels.rows * scale, decoded_pixels.channels(), header.width, header.height));
   }
   DecodedImage decoded;
-  cv::cvtColor(bgr, decoded.rgb, cv::COLOR_BGR2RGB);
+  if (rgb) {
+    decoded.rgb = *std::move(rgb);
+  } else {
+    cv::cvtColor(bgr, decoded.rgb, cv::COLOR_BGR2RGB);
+  }
   decoded.full_size = as_header ? cv::Size(header.width, header.height)
                                 : cv::Size(header.height, header.width);
   decoded.scale = scale;
