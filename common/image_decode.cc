@@ -108,7 +108,7 @@ absl::StatusOr<DecodedImage> DecodeImageReduced(absl::string_view bytes, int min
   // Most JPEGs: checked and decoded in one libjpeg pass, RGB out (jpeg_scan_check.h).
   std::optional<cv::Mat> rgb;
   if (header.format == ImageFormat::kJpeg) {
-    EXPLAINER_ASSIGN_OR_RETURN(rgb, internal::DecodeJpegChecked(bytes, scale));
+    EXPLAINER_ASSIGN_OR_RETURN(rgb, internal::DecodeJpegChecked(bytes, scale, cv::Size(header.width, header.height)));
     if (!rgb) EXPLAINER_RETURN_IF_ERROR(internal::CheckJpegScan(bytes));
   }
   cv::Mat bgr;

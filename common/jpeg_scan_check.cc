@@ -4,6 +4,7 @@
 
 #include <csetjmp>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -104,13 +105,13 @@ bool IsExifSegment(const jpeg_saved_marker_ptr marker) {
          std::memcmp(marker->data, "Exif\0\0", 6) == 0;
 }
 
-enum class OnePass { kDecoded, kFailed, kLeftToImdecode };
+enum class OnePass { kDecoded, kFailed, kLeftToImdecode, kOtherSize };
 
 // The one-pass decode into `rgb` (allocated here, once the output size is known; a
 // cv::Mat is not trivially destructible, so it lives in the caller). As in Decode, no
 // destructors may be skipped by the longjmp.
-OnePass DecodeRgb(absl::string_view bytes, int scale, jpeg_decompress_struct* cinfo,
-                  ErrorManager* errors, cv::Mat* rgb) {
+OnePass DecodeRgb(absl::string_view bytes, int scale, cv::Size header_size,
+                  jpeg_decompress_struct* cinfo, ErrorManager* errors, cv::Mat* rgb) {
   if (setjmp(errors->jump) != 0) return OnePass::kFailed;
   jpeg_create_decompress(cinfo);
   jpeg_mem_src(cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -119,6 +120,11 @@ OnePass DecodeRgb(absl::string_view bytes, int scale, jpeg_decompress_struct* ci
   jpeg_read_header(cinfo, TRUE);
   for (jpeg_saved_marker_ptr m = cinfo->marker_list; m != nullptr; m = m->next) {
     if (IsExifSegment(m)) return OnePass::kLeftToImdecode;
+  }
+  // The pixel limit was checked on our header parser's size: allocate nothing bigger.
+  if (static_cast<int64_t>(cinfo->image_width) != header_size.width ||
+      static_cast<int64_t>(cinfo->image_height) != header_size.height) {
+    return OnePass::kOtherSize;
   }
   if (cinfo->num_components == 4) return OnePass::kLeftToImdecode;
   if (cinfo->ac_huff_tbl_ptrs[0] == nullptr && cinfo->ac_huff_tbl_ptrs[1] == nullptr &&
@@ -142,7 +148,8 @@ OnePass DecodeRgb(absl::string_view bytes, int scale, jpeg_decompress_struct* ci
 
 }  // namespace
 
-absl::StatusOr<std::optional<cv::Mat>> DecodeJpegChecked(absl::string_view bytes, int scale) {
+absl::StatusOr<std::optional<cv::Mat>> DecodeJpegChecked(absl::string_view bytes, int scale,
+                                                          cv::Size header_size) {
   if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
     return absl::InvalidArgumentError(absl::StrCat("JPEG scale must be 1, 2, 4 or 8, got ", scale));
   }
@@ -150,11 +157,17 @@ absl::StatusOr<std::optional<cv::Mat>> DecodeJpegChecked(absl::string_view bytes
   ErrorManager errors;
   Prepare(&cinfo, &errors);
   cv::Mat rgb;
-  const OnePass result = DecodeRgb(bytes, scale, &cinfo, &errors, &rgb);
+  const OnePass result = DecodeRgb(bytes, scale, header_size, &cinfo, &errors, &rgb);
+  const cv::Size libjpeg_size(static_cast<int>(cinfo.image_width),
+                              static_cast<int>(cinfo.image_height));
   jpeg_destroy_decompress(&cinfo);
   switch (result) {
     case OnePass::kDecoded: return std::optional<cv::Mat>(std::move(rgb));
     case OnePass::kLeftToImdecode: return std::optional<cv::Mat>();
+    case OnePass::kOtherSize:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "corrupt JPEG: libjpeg reads ", libjpeg_size.width, "x", libjpeg_size.height,
+          ", the header says ", header_size.width, "x", header_size.height));
     case OnePass::kFailed: break;
   }
   return CorruptJpeg(errors);

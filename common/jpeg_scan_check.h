@@ -29,8 +29,11 @@ absl::Status CheckJpegScan(absl::string_view bytes);
 // Fails as CheckJpegScan does. nullopt (nothing decoded) for the JPEGs left to the
 // check + imdecode path: 4-component (CMYK/YCCK, which OpenCV converts itself), an
 // EXIF APP1 segment (imdecode applies its orientation), no Huffman tables at all
-// (motion-JPEG frames, for which OpenCV loads the standard tables).
-absl::StatusOr<std::optional<cv::Mat>> DecodeJpegChecked(absl::string_view bytes, int scale);
+// (motion-JPEG frames, for which OpenCV loads the standard tables). `header_size`: the
+// size ReadImageHeader found (and the pixel limit was checked on); InvalidArgument,
+// before any allocation, when libjpeg reads another.
+absl::StatusOr<std::optional<cv::Mat>> DecodeJpegChecked(absl::string_view bytes, int scale,
+                                                          cv::Size header_size);
 
 }  // namespace explainer::common::internal
 

@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "common/image_decode.h"
 #include "common/jpeg_scan_check.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
@@ -37,10 +39,21 @@ cv::Mat ViaImdecode(const std::string& bytes, int scale) {
   return rgb;
 }
 
+// The full-scale size, as imdecode gives it.
+cv::Size ImdecodeSize(const std::string& bytes) { return ViaImdecode(bytes, 1).size(); }
+
+// The stored size, as DecodeImage's header parser gives it.
+cv::Size HeaderSize(const std::string& bytes) {
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
+  EXPECT_THAT(header.status(), IsOk());
+  return header.ok() ? cv::Size(header->width, header->height) : cv::Size();
+}
+
 void ExpectSamePixels(const std::string& bytes, const std::string& what) {
   for (const int scale : {1, 2, 4, 8}) {
     SCOPED_TRACE(what + ", scale 1/" + std::to_string(scale));
-    absl::StatusOr<std::optional<cv::Mat>> one_pass = internal::DecodeJpegChecked(bytes, scale);
+    absl::StatusOr<std::optional<cv::Mat>> one_pass =
+        internal::DecodeJpegChecked(bytes, scale, HeaderSize(bytes));
     ASSERT_THAT(one_pass.status(), IsOk());
     ASSERT_TRUE(one_pass->has_value()) << "left to imdecode";
     const cv::Mat expected = ViaImdecode(bytes, scale);
@@ -99,8 +112,9 @@ TEST(JpegOnePassTest, SamePixelsAsImdecodeForTheFixtures) {
 
 TEST(JpegOnePassTest, LeavesExifOrientedJpegsToImdecode) {
   for (const char* name : {"quad_exif6.jpg", "quad_exif8.jpg"}) {
-    absl::StatusOr<std::optional<cv::Mat>> one_pass = internal::DecodeJpegChecked(
-        ReadFileOrFail(CommonData(std::string("images/") + name)), 1);
+    const std::string bytes = ReadFileOrFail(CommonData(std::string("images/") + name));
+    absl::StatusOr<std::optional<cv::Mat>> one_pass =
+        internal::DecodeJpegChecked(bytes, 1, HeaderSize(bytes));
     ASSERT_THAT(one_pass.status(), IsOk()) << name;
     EXPECT_FALSE(one_pass->has_value()) << name;
   }
@@ -110,11 +124,22 @@ TEST(JpegOnePassTest, FailsAsTheScanCheckDoes) {
   const std::string truncated = ReadFileOrFail(CommonData("images/truncated.jpg"));
   const absl::Status check = internal::CheckJpegScan(truncated);
   ASSERT_FALSE(check.ok());
-  EXPECT_EQ(internal::DecodeJpegChecked(truncated, 1).status(), check);
-  EXPECT_EQ(internal::DecodeJpegChecked("\xff\xd8\xff\xd9", 1).status().code(),
+  const cv::Size size = HeaderSize(truncated);
+  EXPECT_EQ(internal::DecodeJpegChecked(truncated, 1, size).status(), check);
+  EXPECT_EQ(internal::DecodeJpegChecked("\xff\xd8\xff\xd9", 1, size).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(internal::DecodeJpegChecked(truncated, 3).status().code(),
+  EXPECT_EQ(internal::DecodeJpegChecked(truncated, 3, size).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(JpegOnePassTest, RefusesASizeOtherThanTheHeadersBeforeAllocating) {
+  const std::string bytes = ReadFileOrFail(CommonData("images/quad.jpg"));
+  const cv::Size size = HeaderSize(bytes);
+  ASSERT_EQ(size, ImdecodeSize(bytes));
+  const absl::Status status =
+      internal::DecodeJpegChecked(bytes, 1, cv::Size(size.width + 1, size.height)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("the header says"));
 }
 
 }  // namespace
