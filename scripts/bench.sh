@@ -96,6 +96,17 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [ -n "$ADDR" ] || { echo "bench.sh: the server did not start within 120 s" >&2; exit 1; }
+# The server's own split of the cores ("N cores: E engine threads, W workers; ..."): the
+# engine bench then runs its engine and its pipelined decode on the same counts.
+# (It follows the "serving" line; older servers do not print it: then the defaults.)
+SPLIT=""
+for _ in $(seq 1 50); do
+  SPLIT=$(sed -n 's/^explainer-server: [0-9]* cores: \([0-9]*\) engine threads, \([0-9]*\) workers.*/\1 \2/p' "$OUT/server.log" | head -n1)
+  [ -n "$SPLIT" ] && break
+  sleep 0.1
+done
+SERVER_ENGINE_THREADS=${SPLIT% *}
+SERVER_WORKERS=${SPLIT#* }
 timeout "$LIMIT" "$CLIENT" bench --server "$ADDR" --input-dir "$OUT/images" --duration "$DURATION" \
   --mode "$MODE" --method "$METHOD" --streams "$STREAMS" --window "$WINDOW" --json "$OUT/served.json"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
@@ -104,7 +115,8 @@ trap - EXIT
 step "in-process: explainer-engine-bench (batch $BATCH, $BATCHES timed batches per mode)"
 # shellcheck disable=SC2086  # ENGINE_FLAGS is a list of flags
 timeout "$LIMIT" "$ENGINE_BENCH" --model="$MODEL" --input_dir="$OUT/images" --batch_size="$BATCH" \
-  --batches="$BATCHES" --method="$METHOD" --device="$DEVICE" "${THREAD_FLAG[@]}" $ENGINE_FLAGS \
+  --batches="$BATCHES" --method="$METHOD" --device="$DEVICE" \
+  "--threads=${THREADS:-${SERVER_ENGINE_THREADS:-0}}" "--decode_threads=${SERVER_WORKERS:-1}" $ENGINE_FLAGS \
   --json="$OUT/engine.json"
 
 ANCHORS_JSON=()

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <map>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -16,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "common/image_decode.h"
 #include "common/process_heap.h"
 #include "common/preprocess.h"
@@ -85,6 +88,52 @@ struct ModeRun {
   std::string name;
   bool explain = false;
   bool with_decode = false;
+  bool pipelined = false;  // decode on other threads, ahead of the engine
+};
+
+// Decoded batches for the pipelined mode: decode thread t makes batches t, t + T,
+// t + 2T... and runs at most `lookahead` batches ahead of the engine, as the server's
+// worker pool decodes the next items while the engine runs a batch.
+class DecodedBatches {
+ public:
+  explicit DecodedBatches(int lookahead) : lookahead_(lookahead) {}
+
+  // Blocks while batch `index` is too far ahead; false once stopped.
+  bool WaitForRoom(int index) {
+    absl::MutexLock lock(&mu_);
+    auto room = [this, index] {
+      mu_.AssertReaderHeld();
+      return stopped_ || index < taken_ + lookahead_;
+    };
+    mu_.Await(absl::Condition(&room));
+    return !stopped_;
+  }
+  void Put(int index, absl::StatusOr<std::vector<common::ModelInput>> batch) {
+    absl::MutexLock lock(&mu_);
+    ready_.emplace(index, std::move(batch));
+  }
+  // The next batch, in order.
+  absl::StatusOr<std::vector<common::ModelInput>> Take() {
+    absl::MutexLock lock(&mu_);
+    auto here = [this] {
+      mu_.AssertReaderHeld();
+      return ready_.count(taken_) > 0;
+    };
+    mu_.Await(absl::Condition(&here));
+    auto node = ready_.extract(taken_++);
+    return std::move(node.mapped());
+  }
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+  }
+
+ private:
+  const int lookahead_;
+  absl::Mutex mu_;
+  int taken_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<int, absl::StatusOr<std::vector<common::ModelInput>>> ready_ ABSL_GUARDED_BY(mu_);
 };
 
 class Bench {
@@ -106,6 +155,7 @@ class Bench {
                        {"warmup_batches", options_.warmup_batches},
                        {"intra_op_threads", options_.intra_op_threads},
                        {"heap_allocator", common::HeapAllocatorName()},
+                       {"decode_threads", options_.decode_threads},
                        {"method", options_.method}};
     // Decode + preprocess every file once, on this thread.
     std::vector<double> decode, preprocess;
@@ -124,7 +174,10 @@ class Bench {
         {"preprocess_ms_median", Quantile(preprocess, 0.5)},
         {"images_per_s_one_thread", static_cast<double>(files_.size()) / seconds}};
     std::vector<ModeRun> modes = {{"forward", false, false}, {options_.method, true, false}};
-    if (options_.with_decode) modes.push_back({options_.method + "+decode", true, true});
+    if (options_.with_decode) {
+      modes.push_back({options_.method + "+decode", true, true});
+      modes.push_back({options_.method + "+decode-pipelined", true, true, true});
+    }
     for (const ModeRun& mode : modes) {
       absl::StatusOr<nlohmann::json> figures = TimeMode(mode);
       if (!figures.ok()) return figures.status();
@@ -158,7 +211,78 @@ class Bench {
     return engine_->Run(batch).status();
   }
 
+  // Decode + preprocess of the batch starting at image `first`.
+  absl::StatusOr<std::vector<common::ModelInput>> DecodeBatch(size_t first) const {
+    std::vector<common::ModelInput> inputs;
+    for (int i = 0; i < options_.batch_size; ++i) {
+      const size_t index = (first + static_cast<size_t>(i)) % files_.size();
+      absl::StatusOr<common::ModelInput> input = DecodeAndPreprocess(
+          files_[index].first, files_[index].second, engine_->spec(), nullptr, nullptr);
+      if (!input.ok()) return input.status();
+      inputs.push_back(*std::move(input));
+    }
+    return inputs;
+  }
+
+  absl::Status RunDecoded(const std::vector<common::ModelInput>& inputs) {
+    std::vector<EngineItem> batch;
+    for (const common::ModelInput& input : inputs) {
+      EngineItem item;
+      item.input = &input;
+      item.explain = true;
+      item.cam.method = method_;
+      batch.push_back(item);
+    }
+    return engine_->Run(batch).status();
+  }
+
+  // Warm-up and timed batches with decode on options_.decode_threads other threads.
+  absl::StatusOr<nlohmann::json> TimePipelined(const ModeRun& mode) {
+    const int total = options_.warmup_batches + options_.batches;
+    const int threads = options_.decode_threads;
+    DecodedBatches batches(/*lookahead=*/threads + 1);
+    std::vector<std::thread> decoders;
+    for (int t = 0; t < threads; ++t) {
+      decoders.emplace_back([this, &batches, t, threads, total] {
+        for (int b = t; b < total && batches.WaitForRoom(b); b += threads) {
+          batches.Put(b, DecodeBatch(static_cast<size_t>(b) * options_.batch_size));
+        }
+      });
+    }
+    absl::Status status;
+    std::vector<double> latencies;
+    Clock::time_point start = Clock::now();
+    for (int b = 0; b < total && status.ok(); ++b) {
+      if (b == options_.warmup_batches) start = Clock::now();
+      const Clock::time_point batch_start = Clock::now();
+      absl::StatusOr<std::vector<common::ModelInput>> inputs = batches.Take();
+      status = inputs.ok() ? RunDecoded(*inputs) : inputs.status();
+      if (b >= options_.warmup_batches) latencies.push_back(MsSince(batch_start));
+    }
+    const double seconds = MsSince(start) / 1000.0;
+    batches.Stop();
+    for (std::thread& decoder : decoders) decoder.join();
+    if (!status.ok()) return status;
+    return Figures(mode, seconds, latencies);
+  }
+
+  nlohmann::json Figures(const ModeRun& mode, double seconds,
+                         const std::vector<double>& latencies) const {
+    const int images = options_.batches * options_.batch_size;
+    nlohmann::json figures{
+        {"includes_decode", mode.with_decode},
+        {"images", images},
+        {"seconds", seconds},
+        {"images_per_s", images / seconds},
+        {"batch_latency_ms",
+         {{"p50", Quantile(latencies, 0.5)}, {"p90", Quantile(latencies, 0.9)},
+          {"p99", Quantile(latencies, 0.99)}, {"max", Quantile(latencies, 1.0)}}}};
+    if (mode.pipelined) figures["decode_threads"] = options_.decode_threads;
+    return figures;
+  }
+
   absl::StatusOr<nlohmann::json> TimeMode(const ModeRun& mode) {
+    if (mode.pipelined) return TimePipelined(mode);
     size_t next = 0;
     for (int b = 0; b < options_.warmup_batches; ++b, next += options_.batch_size) {
       if (absl::Status s = RunBatch(mode, next); !s.ok()) return s;
@@ -170,16 +294,7 @@ class Bench {
       if (absl::Status s = RunBatch(mode, next); !s.ok()) return s;
       latencies.push_back(MsSince(batch_start));
     }
-    const double seconds = MsSince(start) / 1000.0;
-    const int images = options_.batches * options_.batch_size;
-    return nlohmann::json{
-        {"includes_decode", mode.with_decode},
-        {"images", images},
-        {"seconds", seconds},
-        {"images_per_s", images / seconds},
-        {"batch_latency_ms",
-         {{"p50", Quantile(latencies, 0.5)}, {"p90", Quantile(latencies, 0.9)},
-          {"p99", Quantile(latencies, 0.99)}, {"max", Quantile(latencies, 1.0)}}}};
+    return Figures(mode, MsSince(start) / 1000.0, latencies);
   }
 
   const EngineBenchOptions options_;
@@ -192,9 +307,11 @@ class Bench {
 }  // namespace
 
 absl::StatusOr<nlohmann::json> RunEngineBench(const EngineBenchOptions& options) {
-  if (options.batch_size < 1 || options.batches < 1 || options.warmup_batches < 0) {
+  if (options.batch_size < 1 || options.batches < 1 || options.warmup_batches < 0 ||
+      options.decode_threads < 1) {
     return absl::InvalidArgumentError(
-        "--batch_size and --batches must be at least 1, --warmup_batches at least 0");
+        "--batch_size, --batches and --decode_threads must be at least 1, --warmup_batches at "
+        "least 0");
   }
   const std::optional<CamMethod> method = CamMethodFromName(options.method);
   if (!method) {
@@ -235,8 +352,13 @@ std::string FormatEngineBench(const nlohmann::json& report) {
     absl::StrAppendFormat(&text,
                           "mode %s (%s): %.2f images/s; batch latency ms: p50 %.1f p90 %.1f "
                           "p99 %.1f max %.1f\n",
-                          name, mode["includes_decode"].get<bool>() ? "with decode+preprocess"
-                                                                    : "engine only",
+                          name,
+                          mode.contains("decode_threads")
+                              ? absl::StrCat("with decode+preprocess on ",
+                                             mode["decode_threads"].get<int>(),
+                                             " other thread(s), a batch ahead")
+                          : mode["includes_decode"].get<bool>() ? "with decode+preprocess"
+                                                                : "engine only",
                           mode["images_per_s"].get<double>(), l["p50"].get<double>(),
                           l["p90"].get<double>(), l["p99"].get<double>(),
                           l["max"].get<double>());

@@ -24,6 +24,10 @@ struct EngineBenchOptions {
   // Also time decode + preprocess + Run per batch on one thread (the serial cost of
   // one image end to end, without any pipelining).
   bool with_decode = true;
+  // With with_decode, also time it pipelined: decode + preprocess on this many other
+  // threads, ahead of the engine, as the server's worker pool does (bench.sh passes
+  // the server's own split).
+  int decode_threads = 1;
 };
 
 // Runs every mode and returns the report (see FormatEngineBench for its fields).

@@ -18,7 +18,11 @@ ABSL_FLAG(int, batch_size, 8, "images per Engine::Run");
 ABSL_FLAG(int, batches, 8, "timed batches per mode");
 ABSL_FLAG(int, warmup_batches, 3, "untimed batches per mode, first (TorchScript optimises over the first runs)");
 ABSL_FLAG(std::string, method, "grad-cam", "CAM method of the explained modes");
-ABSL_FLAG(bool, with_decode, true, "also time decode + preprocess + Run per batch, serially");
+ABSL_FLAG(bool, with_decode, true,
+          "also time decode + preprocess + Run per batch, serially and pipelined");
+ABSL_FLAG(int, decode_threads, 1,
+          "threads that decode ahead of the engine in the pipelined mode (as the server's "
+          "--workers)");
 ABSL_FLAG(std::string, json, "", "also write the report as JSON here");
 
 int main(int argc, char** argv) {
@@ -27,7 +31,8 @@ int main(int argc, char** argv) {
       "explainer-engine-bench --model BUNDLE --input_dir DIR [--batch_size 8] [--json FILE]\n"
       "Times Engine::Run for prediction only ('forward') and for --method, with inputs\n"
       "decoded and preprocessed beforehand, and (--with_decode) with decode + preprocess\n"
-      "of each batch on the same thread; also decode and preprocess per image.");
+      "of each batch on the same thread, and pipelined on --decode_threads other threads;\n"
+      "also decode and preprocess per image.");
   absl::ParseCommandLine(argc, argv);
   explainer::engine::bench::EngineBenchOptions options;
   options.model_path = absl::GetFlag(FLAGS_model);
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
   options.warmup_batches = absl::GetFlag(FLAGS_warmup_batches);
   options.method = absl::GetFlag(FLAGS_method);
   options.with_decode = absl::GetFlag(FLAGS_with_decode);
+  options.decode_threads = absl::GetFlag(FLAGS_decode_threads);
   if (options.model_path.empty() || options.input_dir.empty()) {
     std::fprintf(stderr, "explainer-engine-bench: --model and --input_dir are required\n");
     return 2;

@@ -193,13 +193,20 @@ class BenchOutputTest(unittest.TestCase):
         engine_json = os.path.join(self.tmp, "engine.json")
         engine = run([binary("EXPLAINER_ENGINE_BENCH"), f"--model={MODEL}",
                       f"--input_dir={images}", "--batch_size=2", "--batches=1",
-                      "--warmup_batches=1", "--threads=1", f"--json={engine_json}"])
+                      "--warmup_batches=1", "--threads=1", "--decode_threads=2",
+                      f"--json={engine_json}"])
         self.assertEqual(engine.returncode, 0, engine.stderr)
         self.assertRegex(engine.stdout, r"mode grad-cam \(engine only\): [\d.]+ images/s")
+        self.assertRegex(engine.stdout,
+                         r"mode grad-cam\+decode-pipelined \(with decode\+preprocess on 2 "
+                         r"other thread\(s\), a batch ahead\): [\d.]+ images/s")
         with open(engine_json) as f:
             report = json.load(f)
-        self.assertEqual(set(report["modes"]), {"forward", "grad-cam", "grad-cam+decode"})
+        self.assertEqual(set(report["modes"]),
+                         {"forward", "grad-cam", "grad-cam+decode", "grad-cam+decode-pipelined"})
         self.assertTrue(report["modes"]["grad-cam+decode"]["includes_decode"])
+        self.assertEqual(report["modes"]["grad-cam+decode-pipelined"]["decode_threads"], 2)
+        self.assertEqual(report["modes"]["grad-cam+decode-pipelined"]["images"], 2)
         self.assertEqual(report["modes"]["forward"]["images"], 2)
         anchors_json = os.path.join(self.tmp, "anchors.json")
         anchors = run([PY, os.path.join(ROOT, "tools", "bench", "anchors.py"), "--model", MODEL,
